@@ -1,0 +1,1 @@
+"""imagegen: an AI image-generation web service."""

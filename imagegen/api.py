@@ -1,0 +1,176 @@
+"""HTTP routes that Reflex events cannot serve: cookie-setting auth forms and health.
+
+Mounted in front of Reflex through `rx.App(api_transformer=...)`. Sessions live in an
+HttpOnly cookie that JavaScript never sees; these routes are the only place it is set.
+"""
+
+import logging
+from datetime import datetime
+from urllib.parse import urlencode, urlsplit
+
+import anyio
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from imagegen import routes
+from imagegen.db import get_engine, session_scope
+from imagegen.errors import ImagegenError, InvalidCredentials, TooManyAttempts
+from imagegen.models import utcnow
+from imagegen.redis_client import get_redis
+from imagegen.services import auth, flash, health
+from imagegen.services.throttle import Throttle
+from imagegen.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+MAX_FORM_BYTES = 16 * 1024
+
+
+def login_throttle() -> Throttle:
+    """5 failures per email+IP per 15 minutes (configurable)."""
+    settings = get_settings()
+    return Throttle("login", settings.login_max_failures, settings.login_window_seconds)
+
+
+def client_ip(request: Request) -> str:
+    """The peer address (proxy headers are honoured by the server in front, not here)."""
+    return request.client.host if request.client else ""
+
+
+def same_origin(request: Request) -> bool:
+    """Refuse cross-site form posts: the Origin (when sent) must be this host or APP_URL."""
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":
+        return origin is None
+    netloc = urlsplit(origin).netloc
+    return netloc == request.headers.get("host") or origin == get_settings().app_url
+
+
+def set_session_cookie(response: Response, token: str, expires_at: datetime) -> None:
+    """HttpOnly, SameSite=Lax, Secure under https; lives as long as the session row."""
+    response.set_cookie(
+        routes.SESSION_COOKIE,
+        token,
+        max_age=max(0, int((expires_at - utcnow()).total_seconds())),
+        httponly=True,
+        samesite="lax",
+        secure=get_settings().secure_cookies,
+        path="/",
+    )
+
+
+def _back(path: str, error: ImagegenError, **keep: str) -> RedirectResponse:
+    """303 back to a form page with a one-time error message and the fields worth keeping."""
+    flash_id = flash.put(get_redis(), str(error))
+    query = urlencode({"flash": flash_id, **{k: v for k, v in keep.items() if v}})
+    return RedirectResponse(f"{path}?{query}", status_code=303)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
+        return {}
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def _signed_in(user: auth.User, request: Request) -> RedirectResponse:
+    with session_scope() as db:
+        token, row = auth.create_session(
+            session=db,
+            user=user,
+            ip_address=client_ip(request),
+            user_agent=request.headers.get("user-agent"),
+        )
+    response = RedirectResponse(routes.HOME, status_code=303)
+    set_session_cookie(response, token, row.expires_at)
+    return response
+
+
+async def login(request: Request) -> Response:
+    """POST /api/auth/login: check the password, start a session, 303 to the home page."""
+    if not same_origin(request):
+        return Response("Cross-site request refused.", status_code=403)
+    form = await _form(request)
+    email, password = form.get("email", "").strip(), form.get("password", "")
+    ip = client_ip(request)
+    throttle, redis_client = login_throttle(), get_redis()
+    key = (email.lower(), ip)
+
+    def attempt() -> Response:
+        try:
+            throttle.check(redis_client, *key)
+            with session_scope() as db:
+                user = auth.authenticate(session=db, email=email, password=password)
+        except InvalidCredentials as exc:
+            throttle.record_failure(redis_client, *key)
+            return _back(routes.LOGIN, exc, email=email)
+        except TooManyAttempts as exc:
+            return _back(routes.LOGIN, exc, email=email)
+        throttle.reset(redis_client, *key)
+        return _signed_in(user, request)
+
+    return await anyio.to_thread.run_sync(attempt)
+
+
+async def register(request: Request) -> Response:
+    """POST /api/auth/register: create the account, start a session, 303 to the home page."""
+    if not same_origin(request):
+        return Response("Cross-site request refused.", status_code=403)
+    form = await _form(request)
+    name, email = form.get("name", ""), form.get("email", "")
+
+    def attempt() -> Response:
+        try:
+            with session_scope() as db:
+                user = auth.register_user(
+                    session=db, name=name, email=email, password=form.get("password", "")
+                )
+        except ImagegenError as exc:
+            return _back(routes.REGISTER, exc, name=name.strip()[:100], email=email.strip()[:320])
+        log.info("registered user %s", user.id)
+        return _signed_in(user, request)
+
+    return await anyio.to_thread.run_sync(attempt)
+
+
+async def logout(request: Request) -> Response:
+    """POST /api/auth/logout: delete the session row and the cookie."""
+    if not same_origin(request):
+        return Response("Cross-site request refused.", status_code=403)
+    token = request.cookies.get(routes.SESSION_COOKIE)
+
+    def end() -> None:
+        with session_scope() as db:
+            auth.end_session(session=db, token=token)
+
+    await anyio.to_thread.run_sync(end)
+    response = RedirectResponse(routes.LOGIN, status_code=303)
+    response.delete_cookie(routes.SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+    return response
+
+
+async def health_check(_: Request) -> JSONResponse:
+    """GET /api/health: 200 when PostgreSQL and Redis answer, 503 otherwise."""
+    db_up = await anyio.to_thread.run_sync(health.database_ok, get_engine())
+    redis_up = await anyio.to_thread.run_sync(health.redis_ok, get_redis())
+    ok = db_up and redis_up
+    body = {
+        "status": "ok" if ok else "degraded",
+        "database": "ok" if db_up else "down",
+        "redis": "ok" if redis_up else "down",
+    }
+    return JSONResponse(body, status_code=200 if ok else 503)
+
+
+def build_api() -> Starlette:
+    """The Starlette app Reflex mounts its own routes under."""
+    return Starlette(
+        routes=[
+            Route(routes.API_LOGIN, login, methods=["POST"]),
+            Route(routes.API_REGISTER, register, methods=["POST"]),
+            Route(routes.API_LOGOUT, logout, methods=["POST"]),
+            Route(routes.API_HEALTH, health_check, methods=["GET"]),
+        ]
+    )

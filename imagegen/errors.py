@@ -1,0 +1,51 @@
+"""Typed errors with a message that is safe to show to the user."""
+
+
+class ImagegenError(Exception):
+    """Base error; `str(error)` is meant for the user."""
+
+    message = "Something went wrong."
+
+    def __init__(self, message: str | None = None) -> None:
+        """Use the class message unless a more specific one is given."""
+        super().__init__(message or self.message)
+
+
+class InvalidInput(ImagegenError):
+    """The user sent something we cannot accept; the message says what."""
+
+
+class InvalidCredentials(ImagegenError):
+    """Wrong email or password (never says which)."""
+
+    message = "Invalid email or password."
+
+
+class TooManyAttempts(ImagegenError):
+    """Throttled; the message says when to try again."""
+
+    message = "Too many failed attempts. Please wait a few minutes and try again."
+
+
+class EmailTaken(ImagegenError):
+    """Registration with an email that already has an account."""
+
+    message = "An account with this email already exists. Sign in instead."
+
+
+class ProviderUnavailable(ImagegenError):
+    """A transient failure of an outside system (rate limit, timeout, 5xx, connection): retry."""
+
+    message = "The image service is busy. Please try again."
+
+
+class ContentRejected(ImagegenError):
+    """The provider refused the prompt or image on policy grounds: never retried."""
+
+    message = "The image service refused this prompt."
+
+
+class StorageFailed(ImagegenError):
+    """Storing or deleting image bytes failed."""
+
+    message = "The image could not be stored."

@@ -1,0 +1,125 @@
+"""Every table of the service, as plain SQLModel classes (schema changes go through Alembic)."""
+
+import uuid
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+PLANS = ("free_user", "pro_user", "gold_user")
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now, the only clock the models use."""
+    return datetime.now(UTC)
+
+
+
+class TimestampMixin(SQLModel):
+    """created_at / updated_at, set by the application and defaulted by the database."""
+
+    created_at: datetime = Field(
+        default_factory=utcnow,
+        sa_type=sa.DateTime(timezone=True),  # type: ignore[call-overload]
+        sa_column_kwargs={"server_default": sa.func.now()},
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow,
+        sa_type=sa.DateTime(timezone=True),  # type: ignore[call-overload]
+        sa_column_kwargs={"server_default": sa.func.now(), "onupdate": utcnow},
+    )
+
+
+class User(TimestampMixin, table=True):
+    """A person with an account. `email` is stored normalised (lower-case), hence unique case-insensitively."""
+
+    __tablename__ = "user"
+    __table_args__ = (
+        sa.CheckConstraint("plan IN ('free_user', 'pro_user', 'gold_user')", name="ck_user_plan"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    name: str = Field(max_length=100)
+    email: str = Field(max_length=320, unique=True)
+    email_verified: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    image: str | None = Field(default=None, max_length=2048)
+    plan: str = Field(
+        default="free_user", max_length=16, sa_column_kwargs={"server_default": "free_user"}
+    )
+
+
+class Session(TimestampMixin, table=True):
+    """A signed-in browser. Only the SHA-256 of the cookie token is stored."""
+
+    __tablename__ = "session"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    token: str = Field(max_length=64, unique=True)
+    expires_at: datetime = Field(sa_type=sa.DateTime(timezone=True))  # type: ignore[call-overload]
+    ip_address: str | None = Field(default=None, max_length=64)
+    user_agent: str | None = Field(default=None, max_length=512)
+    user_id: uuid.UUID = Field(foreign_key="user.id", ondelete="CASCADE", index=True)
+
+
+class Account(TimestampMixin, table=True):
+    """A way to sign in: `credential` (password hash) or an OAuth provider link."""
+
+    __tablename__ = "account"
+    __table_args__ = (
+        sa.UniqueConstraint("provider_id", "account_id", name="uq_account_provider_account"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    account_id: str = Field(max_length=255)
+    provider_id: str = Field(max_length=32)
+    user_id: uuid.UUID = Field(foreign_key="user.id", ondelete="CASCADE", index=True)
+    access_token: str | None = None
+    refresh_token: str | None = None
+    id_token: str | None = None
+    access_token_expires_at: datetime | None = Field(
+        default=None,
+        sa_type=sa.DateTime(timezone=True),  # type: ignore[call-overload]
+    )
+    refresh_token_expires_at: datetime | None = Field(
+        default=None,
+        sa_type=sa.DateTime(timezone=True),  # type: ignore[call-overload]
+    )
+    scope: str | None = None
+    password: str | None = None
+
+
+class Verification(TimestampMixin, table=True):
+    """A single-use token (email verification, password reset); `value` holds its hash."""
+
+    __tablename__ = "verification"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    identifier: str = Field(max_length=320, index=True)
+    value: str = Field(max_length=128)
+    expires_at: datetime = Field(sa_type=sa.DateTime(timezone=True))  # type: ignore[call-overload]
+
+
+class Image(TimestampMixin, table=True):
+    """One generated (or to-be-generated) image of a user."""
+
+    __tablename__ = "image"
+    __table_args__ = (sa.Index("ix_image_user_id_created_at", "user_id", "created_at"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    prompt: str
+    status: str = Field(default="queued", max_length=16)
+    image_url: str | None = None
+    user_id: uuid.UUID = Field(foreign_key="user.id", ondelete="CASCADE")
+
+
+class Usage(SQLModel, table=True):
+    """Credits used in the current window, one row per key (e.g. `credits:<user id>`)."""
+
+    __tablename__ = "usage"
+
+    key: str = Field(primary_key=True, max_length=128)
+    points: int = Field(default=0)
+    expire: datetime | None = Field(
+        default=None,
+        sa_type=sa.DateTime(timezone=True),  # type: ignore[call-overload]
+    )

@@ -1,0 +1,25 @@
+"""One-time messages carried across a redirect (form error → page), kept in Redis for a minute.
+
+Only an opaque id travels in the URL, so nobody can craft a link that shows their own text.
+"""
+
+import secrets
+
+import redis
+
+TTL_SECONDS = 60
+
+
+def put(client: "redis.Redis[bytes]", message: str) -> str:
+    """Store a message and return its id."""
+    flash_id = secrets.token_urlsafe(12)
+    client.set(f"flash:{flash_id}", message.encode(), ex=TTL_SECONDS)
+    return flash_id
+
+
+def pop(client: "redis.Redis[bytes]", flash_id: str) -> str | None:
+    """Read and delete a message; None when unknown or expired."""
+    if not flash_id or len(flash_id) > 64:
+        return None
+    value = client.getdel(f"flash:{flash_id}")
+    return value.decode() if value else None

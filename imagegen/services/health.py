@@ -1,0 +1,22 @@
+"""Liveness of the engines the service needs, for `/api/health` and load balancers."""
+
+import redis
+from sqlalchemy import Engine, text
+
+
+def database_ok(engine: Engine) -> bool:
+    """True when PostgreSQL answers a trivial query."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception:
+        return False
+    return True
+
+
+def redis_ok(client: "redis.Redis[bytes]") -> bool:
+    """True when Redis answers PING."""
+    try:
+        return bool(client.ping())
+    except Exception:
+        return False

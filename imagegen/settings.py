@@ -1,0 +1,142 @@
+"""One settings class for the whole service, read from the environment and `.env`."""
+
+import functools
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Plan = Literal["free_user", "pro_user", "gold_user"]
+
+
+def normalize_database_url(value: str) -> str:
+    """Accept the usual `postgres://` spellings and pin the psycopg 3 driver.
+
+    Raises:
+        ValueError: not a PostgreSQL URL.
+    """
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://"):
+        if value.startswith(prefix):
+            return "postgresql+psycopg://" + value[len(prefix) :]
+    if not value.startswith("postgresql+psycopg://"):
+        raise ValueError("must be a postgresql:// URL")
+    return value
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    """Every variable the service reads. Names are the environment variable names, upper-cased."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_ignore_empty=True, extra="ignore")
+
+    # -- runtime -----------------------------------------------------------
+    app_env: Literal["development", "testing", "production"] = "development"
+    app_url: str = "http://localhost:3000"
+    port: int = Field(default=3000, ge=1, le=65535)
+    data_dir: Path = Path(".data")
+    secret_key: str = Field(min_length=32)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # -- engines -----------------------------------------------------------
+    database_url: str
+    redis_url: str
+
+    # -- image model (OpenAI or any compatible endpoint) --------------------
+    openai_api_key: str | None = None
+    openai_base_url: str | None = None
+    openai_image_model: str = "gpt-image-1-mini"
+
+    # -- storage (ImageKit) --------------------------------------------------
+    imagekit_public_key: str | None = None
+    imagekit_private_key: str | None = None
+    imagekit_url_endpoint: str | None = None
+
+    # -- billing (Polar) ----------------------------------------------------
+    polar_access_token: str | None = None
+    polar_webhook_secret: str | None = None
+    polar_server: Literal["sandbox", "production"] = "sandbox"
+    polar_pro_product_id: str | None = None
+    polar_gold_product_id: str | None = None
+
+    # -- OAuth ----------------------------------------------------------------
+    github_client_id: str | None = None
+    github_client_secret: str | None = None
+    google_client_id: str | None = None
+    google_client_secret: str | None = None
+
+    # -- email ----------------------------------------------------------------
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "imagegen <no-reply@localhost>"
+    smtp_starttls: bool = True
+
+    # -- auth policy ----------------------------------------------------------
+    session_days: int = Field(default=7, ge=1)
+    session_refresh_hours: int = Field(default=24, ge=1)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_seconds: int = Field(default=15 * 60, ge=1)
+
+    @field_validator("database_url")
+    @classmethod
+    def _psycopg_driver(cls, value: str) -> str:
+        return normalize_database_url(value)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value
+
+    @field_validator("app_url")
+    @classmethod
+    def _app_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies get the Secure flag when the public URL is https."""
+        return self.app_url.startswith("https://")
+
+    @property
+    def openai_enabled(self) -> bool:
+        """The real image model is used when a key is configured."""
+        return bool(self.openai_api_key)
+
+    @property
+    def imagekit_enabled(self) -> bool:
+        """ImageKit storage is used when all three ImageKit values are set."""
+        return bool(
+            self.imagekit_private_key and self.imagekit_public_key and self.imagekit_url_endpoint
+        )
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning a validation error into one line that names the variable.
+
+    Raises:
+        SettingsError: a variable is missing or malformed.
+    """
+    env_file = None if os.environ.get("APP_ENV") == "testing" else ".env"
+    try:
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        reason = "is not set" if first["type"] == "missing" else first["msg"].lower()
+        raise SettingsError(f"Invalid setting {name}: {reason} (see .env.example)") from None
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()

@@ -1,0 +1,1 @@
+"""Reflex states: vars and thin handlers that call `imagegen.services`."""

@@ -1,0 +1,29 @@
+"""Reflex configuration, built from imagegen's settings (one source of truth)."""
+
+import sys
+
+import reflex as rx
+
+from imagegen.settings import SettingsError, get_settings
+from imagegen.styles import ACCENT
+
+try:
+    settings = get_settings()
+except SettingsError as exc:  # one clear line, not a traceback
+    sys.exit(str(exc))
+
+config = rx.Config(
+    app_name="imagegen",
+    telemetry_enabled=False,
+    show_built_with_reflex=False,
+    plugins=[
+        rx.plugins.RadixThemesPlugin(
+            theme=rx.theme(accent_color=ACCENT, gray_color="slate", radius="large")
+        )
+    ],
+    disable_plugins=[rx.plugins.SitemapPlugin],
+    # Reflex's default ("*") echoes any Origin with credentials: only our own site may call.
+    cors_allowed_origins=[settings.app_url],
+    frontend_port=settings.port,
+    backend_port=settings.port,
+)
