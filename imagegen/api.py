@@ -53,7 +53,7 @@ def set_session_cookie(response: Response, token: str, expires_at: datetime) -> 
     response.set_cookie(
         routes.SESSION_COOKIE,
         token,
-        max_age=max(0, int((expires_at - utcnow()).total_seconds())),
+        max_age=max(0, round((expires_at - utcnow()).total_seconds())),
         httponly=True,
         samesite="lax",
         secure=get_settings().secure_cookies,
@@ -82,6 +82,7 @@ def _signed_in(user: auth.User, request: Request) -> RedirectResponse:
             user=user,
             ip_address=client_ip(request),
             user_agent=request.headers.get("user-agent"),
+            policy=auth.session_policy(get_settings()),
         )
     response = RedirectResponse(routes.HOME, status_code=303)
     set_session_cookie(response, token, row.expires_at)

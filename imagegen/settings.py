@@ -132,7 +132,8 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "settings"
-        reason = "is not set" if first["type"] == "missing" else first["msg"].lower()
+        msg = first["msg"].removeprefix("Value error, ")
+        reason = "is not set" if first["type"] == "missing" else msg[:1].lower() + msg[1:]
         raise SettingsError(f"Invalid setting {name}: {reason} (see .env.example)") from None
 
 

