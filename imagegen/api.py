@@ -5,6 +5,7 @@ HttpOnly cookie that JavaScript never sees; these routes are the only place it i
 """
 
 import logging
+import uuid
 from datetime import datetime
 from urllib.parse import urlencode, urlsplit
 
@@ -16,10 +17,12 @@ from starlette.routing import Route
 
 from imagegen import routes
 from imagegen.db import get_engine, session_scope
-from imagegen.errors import ImagegenError, InvalidCredentials, TooManyAttempts
-from imagegen.models import utcnow
+from imagegen.errors import ImageNotFound, ImagegenError, InvalidCredentials, TooManyAttempts
+from imagegen.models import Image, utcnow
+from imagegen.providers.image_storage import LocalImageStorage
+from imagegen.providers.compose import get_storage
 from imagegen.redis_client import get_redis
-from imagegen.services import auth, flash, health
+from imagegen.services import auth, flash, generation, health
 from imagegen.services.throttle import Throttle
 from imagegen.settings import get_settings
 
@@ -165,6 +168,88 @@ async def health_check(_: Request) -> JSONResponse:
     return JSONResponse(body, status_code=200 if ok else 503)
 
 
+def _signed_in_user_id(request: Request) -> "uuid.UUID | None":
+    token = request.cookies.get(routes.SESSION_COOKIE)
+    if not token:
+        return None
+    with session_scope() as db:
+        signed_in = auth.resolve_session(
+            session=db, token=token, policy=auth.session_policy(get_settings())
+        )
+        return signed_in.user.id if signed_in else None
+
+
+def _owned_image(request: Request, image_id: str) -> "Image | None":
+    """The signed-in user's image, or None (not signed in, no such image, or someone else's)."""
+    user_id = _signed_in_user_id(request)
+    if user_id is None:
+        return None
+    with session_scope() as db:
+        try:
+            return generation.get_image(session=db, user_id=user_id, image_id=image_id)
+        except ImageNotFound:
+            return None
+
+
+NOT_FOUND = Response("Not found", status_code=404, media_type="text/plain")
+
+
+async def image_file(request: Request) -> Response:
+    """GET /api/images/file/{user}/{image}.png[?w=N]: local files, only to their owner (404 else)."""
+    key = request.path_params["key"]
+    image_id = key.rsplit("/", 1)[-1].removesuffix(".png")
+
+    def serve() -> Response:
+        image = _owned_image(request, image_id)
+        storage = _local_storage()
+        if image is None or image.storage_key != key or storage is None:
+            return NOT_FOUND
+        width = request.query_params.get("w", "")
+        try:
+            if width.isdigit() and 16 <= int(width) < (image.width or 4096):
+                data, media = storage.thumbnail(key=key, width=int(width)), "image/webp"
+            else:
+                data, media = storage.read(key=key), "image/png"
+        except (FileNotFoundError, ValueError):
+            return NOT_FOUND
+        return Response(data, media_type=media, headers=PRIVATE_CACHE)
+
+    return await anyio.to_thread.run_sync(serve)
+
+
+async def image_download(request: Request) -> Response:
+    """GET /api/images/{id}/download: the owner's image as an attachment (404 for anyone else)."""
+    image_id = request.path_params["image_id"]
+
+    def serve() -> Response:
+        image = _owned_image(request, image_id)
+        if image is None or image.status != "completed" or not image.storage_key:
+            return NOT_FOUND
+        filename = f"imagegen-{image.id}.png"
+        storage = _local_storage()
+        if storage is None:  # a CDN: let it send the bytes as an attachment
+            return RedirectResponse(f"{image.image_url}?ik-attachment=true", status_code=302)
+        try:
+            data = storage.read(key=image.storage_key)
+        except (FileNotFoundError, ValueError):
+            return NOT_FOUND
+        return Response(
+            data,
+            media_type="image/png",
+            headers={**PRIVATE_CACHE, "content-disposition": f'attachment; filename="{filename}"'},
+        )
+
+    return await anyio.to_thread.run_sync(serve)
+
+
+PRIVATE_CACHE = {"cache-control": "private, max-age=3600", "x-content-type-options": "nosniff"}
+
+
+def _local_storage() -> "LocalImageStorage | None":
+    storage = get_storage()
+    return storage if isinstance(storage, LocalImageStorage) else None
+
+
 def build_api() -> Starlette:
     """The Starlette app Reflex mounts its own routes under."""
     return Starlette(
@@ -173,5 +258,7 @@ def build_api() -> Starlette:
             Route(routes.API_REGISTER, register, methods=["POST"]),
             Route(routes.API_LOGOUT, logout, methods=["POST"]),
             Route(routes.API_HEALTH, health_check, methods=["GET"]),
+            Route(routes.API_IMAGE_FILE + "/{key:path}", image_file, methods=["GET"]),
+            Route(routes.API_IMAGE_DOWNLOAD, image_download, methods=["GET"]),
         ]
     )

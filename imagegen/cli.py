@@ -136,10 +136,19 @@ def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
 
 
 def process_commands(env: dict[str, str]) -> list[list[str]]:
-    """The processes of a local deployment: the web server (and workers, once they exist)."""
+    """The processes of a local deployment: web server, Dramatiq workers, watchdog."""
     port = env.get("PORT", "3000")
     bin_dir = Path(sys.executable).parent
+    workers = env.get("GEN_WORKERS", "1")
+    threads = env.get("GEN_THREADS", "4")
+    background = []
+    if workers != "0":
+        background = [
+            [str(bin_dir / "dramatiq"), "workers", "--processes", workers, "--threads", threads],
+            [sys.executable, "-m", "workers.watchdog"],
+        ]
     return [
+        *background,
         [
             str(bin_dir / "reflex"),
             "run",
@@ -152,7 +161,7 @@ def process_commands(env: dict[str, str]) -> list[list[str]]:
             port,
             "--loglevel",
             env.get("REFLEX_LOGLEVEL", "info"),
-        ]
+        ],
     ]
 
 

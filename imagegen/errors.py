@@ -1,5 +1,7 @@
 """Typed errors with a message that is safe to show to the user."""
 
+from datetime import datetime
+
 
 class ImagegenError(Exception):
     """Base error; `str(error)` is meant for the user."""
@@ -49,3 +51,21 @@ class StorageFailed(ImagegenError):
     """Storing or deleting image bytes failed."""
 
     message = "The image could not be stored."
+
+
+class OutOfCredits(ImagegenError):
+    """The debit would exceed the plan's allowance for the current window."""
+
+    message = "Out of credits."
+
+    def __init__(self, *, needed: int, remaining: int, resets_at: "datetime | None") -> None:
+        """Keep the numbers the UI shows (when the window resets)."""
+        self.needed, self.remaining, self.resets_at = needed, remaining, resets_at
+        when = f" Credits reset at {resets_at:%H:%M} UTC." if resets_at else ""
+        super().__init__(f"Out of credits: this needs {needed}, you have {remaining} left.{when}")
+
+
+class ImageNotFound(ImagegenError):
+    """No such image for this user (also what another user's image looks like)."""
+
+    message = "Image not found."

@@ -99,17 +99,77 @@ class Verification(TimestampMixin, table=True):
     expires_at: datetime = Field(sa_type=sa.DateTime(timezone=True))  # type: ignore[call-overload]
 
 
+IMAGE_STATUSES = ("queued", "generating", "completed", "failed", "cancelled")
+ACTIVE_STATUSES = ("queued", "generating")
+
+
 class Image(TimestampMixin, table=True):
     """One generated (or to-be-generated) image of a user."""
 
     __tablename__ = "image"
-    __table_args__ = (sa.Index("ix_image_user_id_created_at", "user_id", "created_at"),)
+    __table_args__ = (
+        sa.Index("ix_image_user_id_created_at", "user_id", "created_at"),
+        # Full-text search over prompts ('simple': no stemming, works for every language).
+        sa.Index(
+            "ix_image_prompt_fts",
+            sa.text("to_tsvector('simple'::regconfig, prompt)"),
+            postgresql_using="gin",
+        ),
+        # The watchdog looks for work stuck in these states.
+        sa.Index(
+            "ix_image_active_updated_at",
+            "updated_at",
+            postgresql_where=sa.text("status IN ('queued', 'generating')"),
+        ),
+        sa.CheckConstraint(
+            "status IN ('queued', 'generating', 'completed', 'failed', 'cancelled')",
+            name="ck_image_status",
+        ),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     prompt: str
     status: str = Field(default="queued", max_length=16)
     image_url: str | None = None
     user_id: uuid.UUID = Field(foreign_key="user.id", ondelete="CASCADE")
+    # Options the user chose.
+    size: str = Field(default="1024x1024", max_length=16, sa_column_kwargs={"server_default": "1024x1024"})
+    quality: str = Field(default="medium", max_length=8, sa_column_kwargs={"server_default": "medium"})
+    style: str | None = Field(default=None, max_length=32)
+    # Credits debited for this image (refunded once when it fails or is cancelled).
+    cost: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    # Where the bytes are stored: the storage key, and the provider's file id (ImageKit).
+    storage_key: str | None = Field(default=None, max_length=255)
+    storage_file_id: str | None = Field(default=None, max_length=255)
+    width: int | None = None
+    height: int | None = None
+    # Human reason when failed; the generator that made it ("openai" / "offline").
+    error: str | None = Field(default=None, max_length=500)
+    provider: str | None = Field(default=None, max_length=32)
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    dismissed: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    completed_at: datetime | None = Field(
+        default=None,
+        sa_type=sa.DateTime(timezone=True),  # type: ignore[call-overload]
+    )
+
+
+class CreditLedger(SQLModel, table=True):
+    """Every debit (negative) and refund (positive) of credits, for the user's account page."""
+
+    __tablename__ = "credit_ledger"
+    __table_args__ = (sa.Index("ix_credit_ledger_user_id_created_at", "user_id", "created_at"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="user.id", ondelete="CASCADE")
+    amount: int
+    reason: str = Field(max_length=64)
+    image_id: uuid.UUID | None = Field(default=None, foreign_key="image.id", ondelete="SET NULL")
+    created_at: datetime = Field(
+        default_factory=utcnow,
+        sa_type=sa.DateTime(timezone=True),  # type: ignore[call-overload]
+        sa_column_kwargs={"server_default": sa.func.now()},
+    )
 
 
 class Usage(SQLModel, table=True):

@@ -11,7 +11,15 @@ API_REGISTER = "/api/auth/register"
 API_LOGOUT = "/api/auth/logout"
 API_HEALTH = "/api/health"
 
+API_IMAGE_FILE = "/api/images/file"
+API_IMAGE_DOWNLOAD = "/api/images/{image_id}/download"
+
 SESSION_COOKIE = "imagegen_session"
+
+
+def image_download_url(image_id: object) -> str:
+    """The owner-checked download route of an image."""
+    return API_IMAGE_DOWNLOAD.format(image_id=image_id)
 
 
 def normalize_path(path: str) -> str:

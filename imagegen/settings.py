@@ -83,6 +83,21 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_window_seconds: int = Field(default=15 * 60, ge=1)
 
+    # -- credits and generation -------------------------------------------------
+    credits_free_user: int = Field(default=10, ge=0)
+    credits_pro_user: int = Field(default=100, ge=0)
+    credits_gold_user: int = Field(default=500, ge=0)
+    credit_window_hours: int = Field(default=24, ge=1)
+    cost_low: int = Field(default=1, ge=1)
+    cost_medium: int = Field(default=1, ge=1)
+    cost_high: int = Field(default=1, ge=1)
+    generation_time_limit_seconds: int = Field(default=120, ge=5)
+    generation_max_retries: int = Field(default=3, ge=0)
+    stuck_after_minutes: int = Field(default=15, ge=1)
+    gen_workers: int = Field(default=1, ge=0)
+    gen_threads: int = Field(default=4, ge=1)
+    offline_delay_seconds: float = Field(default=1.5, ge=0)
+
     @field_validator("database_url")
     @classmethod
     def _psycopg_driver(cls, value: str) -> str:
@@ -106,6 +121,14 @@ class Settings(BaseSettings):
     def secure_cookies(self) -> bool:
         """Cookies get the Secure flag when the public URL is https."""
         return self.app_url.startswith("https://")
+
+    def plan_credits(self, plan: str) -> int:
+        """Credits a plan grants per window."""
+        return int(getattr(self, f"credits_{plan}", self.credits_free_user))
+
+    def image_cost(self, quality: str) -> int:
+        """Credits one image of this quality costs."""
+        return int(getattr(self, f"cost_{quality}", self.cost_medium))
 
     @property
     def openai_enabled(self) -> bool:

@@ -1,0 +1,390 @@
+"""The prompt form and the gallery cards of the generate page."""
+
+import reflex as rx
+
+from imagegen import routes, styles
+from imagegen.services.generation import MAX_COUNT, MAX_PROMPT, QUALITIES, SIZES, STYLES
+from imagegen.state.gallery import GalleryState, UserFeed
+
+SIZE_LABELS = {"1024x1024": "Square · 1024×1024", "1536x1024": "Landscape · 1536×1024", "1024x1536": "Portrait · 1024×1536"}
+STYLE_LABELS = {"none": "No style", "photo": "Photo", "illustration": "Illustration", "anime": "Anime",
+                "3d": "3D render", "watercolor": "Watercolor", "pixel": "Pixel art"}
+
+
+def _select(label: str, name: str, value: rx.Var, on_change: rx.EventHandler, options: dict[str, str]) -> rx.Component:
+    return rx.vstack(
+        rx.el.label(label, html_for=name, style=styles.label_style),
+        rx.select.root(
+            rx.select.trigger(id=name, width="100%", aria_label=label),
+            rx.select.content(*(rx.select.item(text, value=key) for key, text in options.items())),
+            name=name,
+            value=value,
+            on_change=on_change,
+            size="2",
+        ),
+        spacing="1",
+        flex="1",
+        min_width="9rem",
+    )
+
+
+def out_of_credits_notice() -> rx.Component:
+    """Shown when a submission needs more credits than are left."""
+    return rx.cond(
+        GalleryState.out_of_credits,
+        rx.callout.root(
+            rx.callout.icon(rx.icon("coins")),
+            rx.callout.text(
+                rx.text.strong("Out of credits. "),
+                rx.cond(
+                    UserFeed.credits_resets != "",
+                    rx.text.span("Your credits reset on ", UserFeed.credits_resets, ". "),
+                    rx.text.span("Your credits reset soon. "),
+                ),
+                rx.link("Upgrade on the Billing page", href=routes.BILLING),
+                " for more.",
+            ),
+            color_scheme="amber",
+            role="alert",
+            width="100%",
+        ),
+    )
+
+
+def prompt_form() -> rx.Component:
+    """Prompt, options, cost and the Generate button."""
+    return rx.card(
+        rx.form(
+            rx.vstack(
+                rx.hstack(
+                    rx.el.label("Prompt", html_for="prompt", style=styles.label_style),
+                    rx.spacer(),
+                    rx.text(
+                        GalleryState.prompt_length.to_string(), f" / {MAX_PROMPT:,}",
+                        size="1",
+                        color=rx.cond(GalleryState.prompt_length > MAX_PROMPT, "var(--red-11)", "var(--gray-10)"),
+                        aria_live="polite",
+                    ),
+                    width="100%",
+                    align="center",
+                ),
+                rx.text_area(
+                    id="prompt",
+                    name="prompt",
+                    value=GalleryState.prompt,
+                    on_change=GalleryState.set_prompt,
+                    placeholder="A lighthouse on a cliff at dawn, oil painting, warm light…",
+                    rows="3",
+                    resize="vertical",
+                    size="3",
+                    width="100%",
+                ),
+                rx.flex(
+                    _select("Size", "size", GalleryState.size, GalleryState.set_size, {s: SIZE_LABELS[s] for s in SIZES}),
+                    _select("Quality", "quality", GalleryState.quality, GalleryState.set_quality, {q: q.capitalize() for q in QUALITIES}),
+                    _select("Images", "count", GalleryState.count, GalleryState.set_count, {str(n): str(n) for n in range(1, MAX_COUNT + 1)}),
+                    _select("Style", "style", GalleryState.style, GalleryState.set_style, {k: STYLE_LABELS[k] for k in ("none", *STYLES)}),
+                    gap="3",
+                    wrap="wrap",
+                    width="100%",
+                ),
+                rx.cond(
+                    GalleryState.form_error != "",
+                    rx.callout(GalleryState.form_error, icon="triangle-alert", color_scheme="red", role="alert", width="100%"),
+                ),
+                out_of_credits_notice(),
+                rx.flex(
+                    rx.hstack(
+                        rx.badge(
+                            rx.icon("coins", size=14),
+                            rx.text.span(UserFeed.credits_left.to_string(), " credits left", id="credits-left"),
+                            size="2",
+                            variant="soft",
+                            color_scheme=rx.cond(UserFeed.credits_left > 0, styles.ACCENT, "amber"),
+                        ),
+                        rx.text(
+                            "Costs ", GalleryState.cost.to_string(),
+                            rx.cond(GalleryState.cost == 1, " credit", " credits"),
+                            size="2",
+                            color_scheme="gray",
+                            id="next-cost",
+                        ),
+                        align="center",
+                        spacing="3",
+                        wrap="wrap",
+                    ),
+                    rx.spacer(),
+                    rx.button(
+                        rx.cond(GalleryState.submitting, rx.spinner(size="2"), rx.icon("sparkles", size=16)),
+                        "Generate",
+                        type="submit",
+                        size="3",
+                        disabled=GalleryState.submitting,
+                        aria_label="Generate",
+                    ),
+                    align="center",
+                    width="100%",
+                    gap="3",
+                    wrap="wrap",
+                ),
+                spacing="4",
+                width="100%",
+            ),
+            on_submit=GalleryState.submit,
+            reset_on_submit=False,
+            width="100%",
+        ),
+        width="100%",
+        size="3",
+    )
+
+
+def offline_notice() -> rx.Component:
+    """Say plainly when images are drawn locally rather than by a model."""
+    return rx.cond(
+        GalleryState.offline_generator,
+        rx.callout(
+            "Offline generator active: images are drawn locally from your prompt. "
+            "Set OPENAI_API_KEY to use a real image model.",
+            icon="plug-zap",
+            color_scheme="gray",
+            variant="surface",
+            size="1",
+            width="100%",
+        ),
+    )
+
+
+def _icon_button(icon: str, label: str, on_click: object, color_scheme: str = "gray") -> rx.Component:
+    return rx.tooltip(
+        rx.icon_button(
+            rx.icon(icon, size=16),
+            on_click=on_click,
+            aria_label=label,
+            variant="soft",
+            color_scheme=color_scheme,
+            size="2",
+        ),
+        content=label,
+    )
+
+
+def _completed(item: rx.Var) -> rx.Component:
+    return rx.vstack(
+        rx.link(
+            rx.image(
+                src=item["thumb"],
+                alt=item["prompt"],
+                width="100%",
+                style={"aspect_ratio": item["aspect"], "object_fit": "cover"},
+                border_radius="var(--radius-3)",
+                loading="lazy",
+                background="var(--gray-3)",
+            ),
+            href=item["url"],
+            is_external=True,
+            width="100%",
+        ),
+        rx.hstack(
+            _icon_button("download", "Download", rx.download(url=item["download"])),
+            _icon_button("copy", "Copy prompt", GalleryState.copy_prompt(item["prompt"])),
+            _icon_button("wand-sparkles", "Use these settings", GalleryState.use_settings(item)),
+            rx.spacer(),
+            _icon_button("trash-2", "Delete image", GalleryState.ask_delete(item["id"]), color_scheme="red"),
+            width="100%",
+        ),
+        width="100%",
+        spacing="3",
+    )
+
+
+def _pending(item: rx.Var) -> rx.Component:
+    return rx.vstack(
+        rx.skeleton(
+            rx.box(width="100%", padding_top=item["pad"]),
+            loading=True,
+            width="100%",
+            display="block",
+        ),
+        rx.hstack(
+            rx.badge(
+                rx.spinner(size="1"),
+                item["status_label"],
+                color_scheme=rx.cond(item["status"] == "generating", styles.ACCENT, "gray"),
+                variant="soft",
+            ),
+            rx.spacer(),
+            rx.cond(
+                item["status"] == "queued",
+                rx.button("Cancel", size="1", variant="soft", color_scheme="gray", on_click=GalleryState.cancel_image(item["id"])),
+            ),
+            width="100%",
+            align="center",
+        ),
+        width="100%",
+        spacing="3",
+    )
+
+
+def _ended(item: rx.Var) -> rx.Component:
+    return rx.vstack(
+        rx.center(
+            rx.vstack(
+                rx.icon(rx.cond(item["status"] == "failed", "image-off", "circle-slash"), size=28, color="var(--gray-9)"),
+                rx.text(item["status_label"], weight="medium"),
+                rx.cond(item["error"] != "", rx.text(item["error"], size="1", color_scheme="gray", align="center")),
+                rx.badge("Credits refunded", color_scheme="green", variant="soft"),
+                align="center",
+                spacing="2",
+                padding="1rem",
+            ),
+            width="100%",
+            min_height="12rem",
+            border="1px dashed var(--gray-a6)",
+            border_radius="var(--radius-3)",
+        ),
+        rx.hstack(
+            rx.spacer(),
+            rx.button("Dismiss", size="1", variant="soft", color_scheme="gray", on_click=GalleryState.dismiss_image(item["id"])),
+            width="100%",
+        ),
+        width="100%",
+        spacing="3",
+    )
+
+
+def image_card(item: rx.Var) -> rx.Component:
+    """One image: skeleton while queued/generating, the picture when done, the reason when not."""
+    return rx.card(
+        rx.vstack(
+            rx.match(
+                item["status"],
+                ("completed", _completed(item)),
+                ("failed", _ended(item)),
+                ("cancelled", _ended(item)),
+                _pending(item),
+            ),
+            rx.text(item["prompt"], size="2", trim="start", style={"display": "-webkit-box", "-webkit-line-clamp": "2", "-webkit-box-orient": "vertical", "overflow": "hidden", "word-break": "break-word"}),
+            rx.text(item["created"], " · ", item["size"], " · ", item["quality"], size="1", color_scheme="gray"),
+            spacing="2",
+            width="100%",
+        ),
+        data_status=item["status"],
+        data_testid="image-card",
+        width="100%",
+    )
+
+
+def delete_dialog() -> rx.Component:
+    """Confirm before deleting."""
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Delete this image?"),
+            rx.alert_dialog.description("The image and its file are removed for good.", size="2"),
+            rx.flex(
+                rx.alert_dialog.cancel(rx.button("Keep", variant="soft", color_scheme="gray")),
+                rx.alert_dialog.action(rx.button("Delete", color_scheme="red", on_click=GalleryState.confirm_delete)),
+                spacing="3",
+                justify="end",
+                margin_top="1rem",
+            ),
+            max_width="24rem",
+        ),
+        open=GalleryState.pending_delete != "",
+        on_open_change=GalleryState.close_delete,
+    )
+
+
+def _grid(items: rx.Var) -> rx.Component:
+    return rx.grid(
+        rx.foreach(items, image_card),
+        columns=rx.breakpoints(initial="1", xs="2", md="3", xl="4"),
+        spacing="4",
+        width="100%",
+    )
+
+
+def _skeleton_grid() -> rx.Component:
+    return rx.grid(
+        *(rx.skeleton(rx.box(height="16rem"), loading=True) for _ in range(4)),
+        columns=rx.breakpoints(initial="1", xs="2", md="3", xl="4"),
+        spacing="4",
+        width="100%",
+    )
+
+
+def empty_state() -> rx.Component:
+    """A new user's gallery."""
+    return rx.center(
+        rx.vstack(
+            rx.icon("images", size=40, color="var(--gray-9)"),
+            rx.text("No images yet", weight="medium", size="4"),
+            rx.text("Describe something above and press Generate. It appears here, in every tab you have open.",
+                    color_scheme="gray", size="2", align="center"),
+            align="center",
+            spacing="2",
+            max_width="28rem",
+        ),
+        width="100%",
+        padding="4rem 1rem",
+        border="1px dashed var(--gray-a6)",
+        border_radius="var(--radius-4)",
+    )
+
+
+def gallery() -> rx.Component:
+    """Search box, then the feed (+ older pages) or the search results."""
+    return rx.vstack(
+        rx.hstack(
+            rx.heading("Your images", size="5"),
+            rx.spacer(),
+            rx.box(
+                rx.el.label("Search gallery", html_for="search", class_name="rt-sr-only", style={"position": "absolute", "width": "1px", "height": "1px", "overflow": "hidden", "clip": "rect(0 0 0 0)"}),
+                rx.input(
+                    rx.input.slot(rx.icon("search", size=16)),
+                    id="search",
+                    placeholder="Search your images",
+                    value=GalleryState.search,
+                    on_change=GalleryState.set_search.debounce(250),
+                    type="search",
+                    width=["100%", "16rem"],
+                ),
+            ),
+            width="100%",
+            align="center",
+            wrap="wrap",
+            spacing="3",
+        ),
+        rx.cond(
+            ~UserFeed.loaded,
+            _skeleton_grid(),
+            rx.cond(
+                GalleryState.searching,
+                rx.cond(
+                    GalleryState.results.length() > 0,
+                    _grid(GalleryState.results),
+                    rx.text("No image matches “", GalleryState.search, "”.", color_scheme="gray"),
+                ),
+                rx.cond(
+                    UserFeed.items.length() > 0,
+                    rx.vstack(
+                        _grid(UserFeed.items),
+                        rx.cond(GalleryState.older.length() > 0, _grid(GalleryState.older)),
+                        rx.cond(
+                            GalleryState.has_more,
+                            rx.center(
+                                rx.button("Load more", variant="soft", on_click=GalleryState.load_more, loading=GalleryState.loading_more),
+                                width="100%",
+                            ),
+                        ),
+                        width="100%",
+                        spacing="4",
+                    ),
+                    empty_state(),
+                ),
+            ),
+        ),
+        delete_dialog(),
+        spacing="4",
+        width="100%",
+    )

@@ -1,0 +1,178 @@
+"""Image storage port: ImageKit through its SDK, and local files under DATA_DIR/images."""
+
+import io
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import imagekitio
+from PIL import Image
+
+from imagegen.errors import StorageFailed
+
+_KEY = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*\.(png|jpg|jpeg|webp)$")
+
+
+def check_key(key: str) -> str:
+    """Refuse keys that could leave the storage root (`..`, absolute paths, odd characters).
+
+    Raises:
+        ValueError: the key is not of the form `folder/name.png`.
+    """
+    if not _KEY.match(key) or ".." in key:
+        raise ValueError(f"invalid storage key: {key!r}")
+    return key
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    """Where stored bytes live: our key, a URL to show, the provider's file id (if any)."""
+
+    key: str
+    url: str
+    file_id: str | None = None
+
+
+class ImageStorage(Protocol):
+    """Keeps image bytes."""
+
+    name: str
+
+    def put(self, *, key: str, data: bytes, content_type: str) -> StoredImage:
+        """Store bytes under a key.
+
+        Raises:
+            StorageFailed: the upload failed (transient).
+        """
+        ...
+
+    def delete(self, *, key: str, file_id: str | None) -> None:
+        """Remove stored bytes; a missing file is not an error."""
+        ...
+
+    def thumbnail_url(self, *, stored_url: str, width: int) -> str:
+        """A URL of the image scaled to `width` pixels."""
+        ...
+
+
+class LocalImageStorage:
+    """Files under a folder, served by the owner-checked `/api/images/file/...` route."""
+
+    name = "local"
+
+    def __init__(self, *, root: Path, url_prefix: str = "/api/images/file") -> None:
+        """Keep files under `root`."""
+        self.root = Path(root)
+        self.url_prefix = url_prefix.rstrip("/")
+
+    def path_for(self, key: str) -> Path:
+        """The file of a key (validated)."""
+        return self.root / check_key(key)
+
+    def put(self, *, key: str, data: bytes, content_type: str) -> StoredImage:
+        """Write atomically (temp file + rename), so readers never see half a file."""
+        path = self.path_for(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            Path(tmp).replace(path)
+        except OSError as exc:
+            raise StorageFailed(f"The image could not be saved ({exc.strerror}).") from None
+        return StoredImage(key=key, url=f"{self.url_prefix}/{key}")
+
+    def read(self, *, key: str) -> bytes:
+        """The stored bytes.
+
+        Raises:
+            FileNotFoundError: nothing stored under the key.
+        """
+        return self.path_for(key).read_bytes()
+
+    def _thumb_path(self, key: str, width: int) -> Path:
+        path = self.path_for(key)
+        return path.with_name(f"{path.stem}.w{width}.webp")
+
+    def thumbnail(self, *, key: str, width: int) -> bytes:
+        """A WebP scaled to `width`, made once and cached next to the original."""
+        thumb = self._thumb_path(key, width)
+        if thumb.exists():
+            return thumb.read_bytes()
+        with Image.open(self.path_for(key)) as img:
+            height = max(1, round(img.height * width / img.width))
+            small = img.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
+        out = io.BytesIO()
+        small.save(out, format="WEBP", quality=82)
+        data = out.getvalue()
+        tmp = thumb.with_suffix(".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(thumb)
+        return data
+
+    def delete(self, *, key: str, file_id: str | None = None) -> None:
+        """Remove the file and its cached thumbnails."""
+        path = self.path_for(key)
+        for candidate in [path, *path.parent.glob(f"{path.stem}.w*.webp")]:
+            candidate.unlink(missing_ok=True)
+
+    def thumbnail_url(self, *, stored_url: str, width: int) -> str:
+        """The file route with `?w=`."""
+        return f"{stored_url}?w={width}"
+
+
+class ImageKitStorage:
+    """ImageKit's upload and delete APIs through the official `imagekitio` SDK."""
+
+    name = "imagekit"
+
+    def __init__(
+        self,
+        *,
+        private_key: str,
+        public_key: str,
+        url_endpoint: str,
+        base_url: str | None = None,
+        folder: str = "imagegen",
+    ) -> None:
+        """`base_url` points the SDK at another server (a local stand-in in tests)."""
+        self.public_key = public_key
+        self.url_endpoint = url_endpoint.rstrip("/")
+        self.folder = folder
+        self.client = imagekitio.ImageKit(private_key=private_key, base_url=base_url, max_retries=0, timeout=30)
+
+    def put(self, *, key: str, data: bytes, content_type: str) -> StoredImage:
+        """Upload under `<folder>/<key>` (the key's own folders kept)."""
+        check_key(key)
+        folder, _, file_name = f"{self.folder}/{key}".rpartition("/")
+        try:
+            result = self.client.files.upload(
+                file=(file_name, data, content_type),
+                file_name=file_name,
+                folder=folder,
+                use_unique_file_name=False,
+            )
+        except imagekitio.APIError as exc:
+            raise StorageFailed(f"The image could not be uploaded ({type(exc).__name__}).") from None
+        if not result.url or not result.file_id:
+            raise StorageFailed("The image storage answered without a URL.")
+        return StoredImage(key=key, url=result.url, file_id=result.file_id)
+
+    def delete(self, *, key: str, file_id: str | None) -> None:
+        """Delete by file id; a file already gone is fine."""
+        if not file_id:
+            return
+        try:
+            self.client.files.delete(file_id)
+        except imagekitio.NotFoundError:
+            return
+        except imagekitio.APIError as exc:
+            raise StorageFailed(f"The image could not be deleted ({type(exc).__name__}).") from None
+
+    def thumbnail_url(self, *, stored_url: str, width: int) -> str:
+        """ImageKit resizes on the fly with the `tr=w-N` transformation."""
+        joiner = "&" if "?" in stored_url else "?"
+        return f"{stored_url}{joiner}tr=w-{width}"

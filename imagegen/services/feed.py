@@ -1,0 +1,35 @@
+"""What a user's gallery header and first page need, read in one short transaction."""
+
+import uuid
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from imagegen.models import Image, User
+from imagegen.services import credits, generation
+from imagegen.settings import Settings
+
+
+@dataclass(frozen=True)
+class FeedSnapshot:
+    """The first page of images, the credit balance and the plan."""
+
+    images: list[Image]
+    balance: credits.Balance
+    plan: str
+
+
+def snapshot(*, session: Session, user_id: uuid.UUID, settings: Settings) -> FeedSnapshot | None:
+    """The user's newest images and credits; None when the user no longer exists."""
+    user = session.get(User, user_id)
+    if user is None:
+        return None
+    return FeedSnapshot(
+        images=generation.list_images(session=session, user_id=user_id),
+        balance=credits.get_balance(
+            session=session,
+            user_id=user_id,
+            allowance=credits.plan_allowance(settings, user.plan),
+        ),
+        plan=user.plan,
+    )

@@ -1,0 +1,335 @@
+"""Image generation: validate and submit (debit + rows + enqueue after commit), the worker's
+status transitions, cancellation, the watchdog, and the owner-checked gallery queries.
+
+Every transition is one conditional `UPDATE … WHERE status IN (…) RETURNING`, so a refund
+happens at most once however often a message is redelivered or a watchdog races a worker.
+"""
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, update
+from sqlmodel import Session, col, select
+
+from imagegen.db import after_commit
+from imagegen.errors import ImageNotFound, InvalidInput
+from imagegen.models import ACTIVE_STATUSES, Image, User, utcnow
+from imagegen.services import credits
+from imagegen.settings import Settings
+
+SIZES = ("1024x1024", "1536x1024", "1024x1536")
+QUALITIES = ("low", "medium", "high")
+MAX_COUNT = 4
+MAX_PROMPT = 4000
+PAGE_SIZE = 24
+
+# Style presets: the label users pick and the words appended to their prompt.
+STYLES: dict[str, str] = {
+    "photo": "photorealistic, natural light, 35mm photograph",
+    "illustration": "flat vector illustration, clean lines, vibrant colours",
+    "anime": "anime style, cel shading, detailed background",
+    "3d": "3D render, soft global illumination, octane",
+    "watercolor": "watercolor painting, soft edges, paper texture",
+    "pixel": "pixel art, 32-bit, crisp pixels",
+}
+
+Enqueue = Callable[[list[str]], None]
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """A validated request from the prompt form (or the API)."""
+
+    prompt: str
+    size: str = "1024x1024"
+    quality: str = "medium"
+    count: int = 1
+    style: str | None = None
+
+    @property
+    def model_prompt(self) -> str:
+        """What the image model is asked: the prompt plus the style preset's words."""
+        return f"{self.prompt}\n\nStyle: {STYLES[self.style]}" if self.style else self.prompt
+
+
+def validate_prompt(raw: str) -> str:
+    """Trim a prompt and check it: 1 to 4,000 characters, no control characters but newlines.
+
+    Raises:
+        InvalidInput: empty, too long, or with control characters.
+    """
+    prompt = raw.replace("\r\n", "\n").strip()
+    if not prompt:
+        raise InvalidInput("Describe the image you want: the prompt is empty.")
+    if len(prompt) > MAX_PROMPT:
+        raise InvalidInput(
+            f"The prompt is {len(prompt):,} characters; the limit is {MAX_PROMPT:,}."
+        )
+    if any((ord(c) < 32 and c not in "\n\t") or 127 <= ord(c) < 160 for c in prompt):
+        raise InvalidInput("The prompt contains control characters; remove them and try again.")
+    return prompt
+
+
+def validate_request(
+    *, prompt: str, size: str, quality: str, count: int, style: str | None
+) -> GenerationRequest:
+    """Check every option of a generation request.
+
+    Raises:
+        InvalidInput: an option is not one we offer.
+    """
+    if size not in SIZES:
+        raise InvalidInput(f"Size must be one of {', '.join(SIZES)}.")
+    if quality not in QUALITIES:
+        raise InvalidInput("Quality must be low, medium or high.")
+    if not 1 <= count <= MAX_COUNT:
+        raise InvalidInput(f"You can make 1 to {MAX_COUNT} images at once.")
+    style = style or None
+    if style is not None and style not in STYLES:
+        raise InvalidInput("Unknown style preset.")
+    return GenerationRequest(validate_prompt(prompt), size, quality, count, style)
+
+
+def request_cost(settings: Settings, request: GenerationRequest) -> int:
+    """Credits the request costs."""
+    return settings.image_cost(request.quality) * request.count
+
+
+def submit_generation(
+    *,
+    session: Session,
+    user: User,
+    request: GenerationRequest,
+    settings: Settings,
+    enqueue: Enqueue,
+) -> list[Image]:
+    """Debit the credits, insert one `queued` row per image, and enqueue them after commit.
+
+    Raises:
+        OutOfCredits: not enough credits; no row is kept (the caller's transaction rolls back).
+    """
+    cost_each = settings.image_cost(request.quality)
+    images = [
+        Image(
+            user_id=user.id,
+            prompt=request.prompt,
+            size=request.size,
+            quality=request.quality,
+            style=request.style,
+            cost=cost_each,
+        )
+        for _ in range(request.count)
+    ]
+    session.add_all(images)
+    session.flush()
+    credits.debit(
+        session=session,
+        user_id=user.id,
+        amount=cost_each * request.count,
+        allowance=credits.plan_allowance(settings, user.plan),
+        reason="generation",
+        image_ids=[image.id for image in images],
+    )
+    ids = [str(image.id) for image in images]
+    after_commit(session, lambda: enqueue(ids))
+    return images
+
+
+def _transition(
+    session: Session, image_id: uuid.UUID, from_statuses: Sequence[str], **values: object
+) -> Image | None:
+    """Move an image between statuses atomically; None when it was not in `from_statuses`."""
+    stmt = (
+        update(Image)
+        .where(col(Image.id) == image_id, col(Image.status).in_(from_statuses))
+        .values(updated_at=func.now(), **values)
+        .returning(Image)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    return session.execute(stmt).scalars().first()
+
+
+def start_generation(*, session: Session, image_id: uuid.UUID) -> Image | None:
+    """Worker: queued (or a redelivered generating) → generating. None: skip (terminal or gone)."""
+    return _transition(
+        session, image_id, ACTIVE_STATUSES, status="generating", attempts=Image.attempts + 1
+    )
+
+
+def complete_generation(
+    *,
+    session: Session,
+    image_id: uuid.UUID,
+    image_url: str,
+    storage_key: str,
+    storage_file_id: str | None,
+    width: int,
+    height: int,
+    provider: str,
+) -> Image | None:
+    """Worker: generating → completed. None: it was failed, cancelled or deleted meanwhile."""
+    return _transition(
+        session,
+        image_id,
+        ("generating",),
+        status="completed",
+        image_url=image_url,
+        storage_key=storage_key,
+        storage_file_id=storage_file_id,
+        width=width,
+        height=height,
+        provider=provider,
+        error=None,
+        completed_at=func.now(),
+    )
+
+
+def _refund_for(session: Session, image: Image, reason: str) -> None:
+    credits.refund(
+        session=session, user_id=image.user_id, amount=image.cost, reason=reason, image_id=image.id
+    )
+
+
+def fail_generation(*, session: Session, image_id: uuid.UUID, reason: str) -> Image | None:
+    """Worker/watchdog: queued|generating → failed with a human reason, and refund once."""
+    image = _transition(session, image_id, ACTIVE_STATUSES, status="failed", error=reason[:500])
+    if image is not None:
+        _refund_for(session, image, "refund: generation failed")
+    return image
+
+
+def cancel_generation(
+    *, session: Session, user_id: uuid.UUID, image_id: uuid.UUID | str
+) -> Image:
+    """Owner: queued → cancelled, and refund.
+
+    Raises:
+        ImageNotFound: not this user's image.
+        InvalidInput: it is no longer queued.
+    """
+    owned = get_image(session=session, user_id=user_id, image_id=image_id)
+    image = _transition(session, owned.id, ("queued",), status="cancelled")
+    if image is None:
+        raise InvalidInput("Only images still in the queue can be cancelled.")
+    _refund_for(session, image, "refund: cancelled")
+    return image
+
+
+def fail_stuck_generations(*, session: Session, older_than: timedelta) -> list[Image]:
+    """Watchdog: fail and refund images queued/generating without progress for too long."""
+    cutoff = utcnow() - older_than
+    stuck = session.exec(
+        select(Image.id).where(col(Image.status).in_(ACTIVE_STATUSES), Image.updated_at < cutoff)
+    ).all()
+    failed = []
+    for image_id in stuck:
+        image = fail_generation(
+            session=session,
+            image_id=image_id,
+            reason="The image took too long to generate; your credits were refunded.",
+        )
+        if image is not None:
+            failed.append(image)
+    return failed
+
+
+def get_image(*, session: Session, user_id: uuid.UUID, image_id: uuid.UUID | str) -> Image:
+    """The user's image.
+
+    Raises:
+        ImageNotFound: no such image, or it belongs to someone else (the same answer).
+    """
+    try:
+        key = image_id if isinstance(image_id, uuid.UUID) else uuid.UUID(str(image_id))
+    except ValueError:
+        raise ImageNotFound() from None
+    image = session.exec(select(Image).where(Image.id == key, Image.user_id == user_id)).first()
+    if image is None:
+        raise ImageNotFound()
+    return image
+
+
+def get_images(*, session: Session, user_id: uuid.UUID, image_ids: Sequence[uuid.UUID]) -> list[Image]:
+    """Several of the user's images by id (others' ids are silently left out)."""
+    if not image_ids:
+        return []
+    return list(
+        session.exec(select(Image).where(col(Image.id).in_(image_ids), Image.user_id == user_id))
+    )
+
+
+def list_images(
+    *,
+    session: Session,
+    user_id: uuid.UUID,
+    limit: int = PAGE_SIZE,
+    before: tuple[datetime, uuid.UUID] | None = None,
+    search: str = "",
+) -> list[Image]:
+    """The user's images, newest first, `limit` at a time (keyset pagination on created_at, id).
+
+    Args:
+        session: the caller's session.
+        user_id: whose gallery.
+        limit: page size.
+        before: the (created_at, id) of the last image already shown.
+        search: words that must all appear in the prompt (full-text, any language).
+    """
+    stmt = select(Image).where(Image.user_id == user_id, col(Image.dismissed).is_(False))
+    if before is not None:
+        created_at, last_id = before
+        stmt = stmt.where(
+            or_(
+                col(Image.created_at) < created_at,
+                and_(col(Image.created_at) == created_at, col(Image.id) < last_id),
+            )
+        )
+    words = " ".join(search.split())[:200]
+    if words:
+        stmt = stmt.where(
+            func.to_tsvector("simple", Image.prompt).op("@@")(
+                func.plainto_tsquery("simple", words)
+            )
+        )
+    stmt = stmt.order_by(col(Image.created_at).desc(), col(Image.id).desc()).limit(limit)
+    return list(session.exec(stmt))
+
+
+def delete_image(
+    *,
+    session: Session,
+    user_id: uuid.UUID,
+    image_id: uuid.UUID | str,
+    delete_file: Callable[[str, str | None], None],
+) -> Image:
+    """Delete the user's image; refund it if it had not finished; remove its file after commit.
+
+    Raises:
+        ImageNotFound: not this user's image.
+    """
+    image = get_image(session=session, user_id=user_id, image_id=image_id)
+    if image.status in ACTIVE_STATUSES:
+        _refund_for(session, image, "refund: deleted before finishing")
+    session.delete(image)
+    session.flush()
+    if image.storage_key:
+        key, file_id = image.storage_key, image.storage_file_id
+        after_commit(session, lambda: delete_file(key, file_id))
+    return image
+
+
+def dismiss_image(*, session: Session, user_id: uuid.UUID, image_id: uuid.UUID | str) -> Image:
+    """Hide a failed or cancelled image from the gallery.
+
+    Raises:
+        ImageNotFound: not this user's image.
+        InvalidInput: the image is not failed or cancelled.
+    """
+    image = get_image(session=session, user_id=user_id, image_id=image_id)
+    if image.status not in ("failed", "cancelled"):
+        raise InvalidInput("Only failed or cancelled images can be dismissed.")
+    image.dismissed = True
+    session.add(image)
+    return image

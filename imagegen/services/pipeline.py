@@ -1,0 +1,107 @@
+"""One generation attempt, as the worker runs it: generating → provider → storage → completed.
+
+Transient failures (rate limits, timeouts, 5xx, storage hiccups) propagate so the worker can
+retry; on the final attempt, and for permanent failures, the image is failed and refunded.
+"""
+
+import logging
+import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+
+from sqlmodel import Session
+
+from imagegen.errors import ContentRejected, ImagegenError, ProviderUnavailable, StorageFailed
+from imagegen.providers.image_generator import ImageGenerator
+from imagegen.providers.image_storage import ImageStorage
+from imagegen.services import generation
+from imagegen.services.generation import GenerationRequest
+
+log = logging.getLogger(__name__)
+
+TRANSIENT = (ProviderUnavailable, StorageFailed)
+Notify = Callable[[uuid.UUID, uuid.UUID], None]
+SessionFactory = Callable[[], AbstractContextManager[Session]]
+
+
+def storage_key(user_id: uuid.UUID, image_id: uuid.UUID) -> str:
+    """Where an image's bytes live: one folder per user."""
+    return f"{user_id}/{image_id}.png"
+
+
+def fail(
+    *, session_factory: SessionFactory, notify: Notify, image_id: uuid.UUID, reason: str
+) -> bool:
+    """Mark failed + refund (once); tell the user's tabs. False when it was already final."""
+    with session_factory() as db:
+        image = generation.fail_generation(session=db, image_id=image_id, reason=reason)
+    if image is not None:
+        notify(image.user_id, image.id)
+    return image is not None
+
+
+def run_generation(
+    *,
+    image_id: uuid.UUID,
+    generator: ImageGenerator,
+    storage: ImageStorage,
+    notify: Notify,
+    session_factory: SessionFactory,
+    timeout: float,
+    final_attempt: bool,
+) -> str:
+    """Run one attempt and return the outcome: skipped, completed, failed or discarded.
+
+    Raises:
+        ProviderUnavailable, StorageFailed: transient, and this is not the final attempt.
+    """
+    with session_factory() as db:
+        image = generation.start_generation(session=db, image_id=image_id)
+        if image is None:
+            return "skipped"  # completed, cancelled, failed or deleted: nothing to do
+        user_id = image.user_id
+        request = GenerationRequest(image.prompt, image.size, image.quality, 1, image.style)
+    notify(user_id, image_id)
+    key = storage_key(user_id, image_id)
+    try:
+        made = generator.generate(
+            prompt=request.model_prompt, size=request.size, quality=request.quality, timeout=timeout
+        )
+        stored = storage.put(key=key, data=made.data, content_type=made.content_type)
+    except TRANSIENT as exc:
+        if not final_attempt:
+            log.info("image %s: transient failure, will retry: %s", image_id, exc)
+            raise
+        fail(
+            session_factory=session_factory,
+            notify=notify,
+            image_id=image_id,
+            reason=f"{exc} We tried several times and gave up.",
+        )
+        return "failed"
+    except ContentRejected as exc:
+        fail(session_factory=session_factory, notify=notify, image_id=image_id, reason=str(exc))
+        return "failed"
+    except ImagegenError as exc:
+        fail(session_factory=session_factory, notify=notify, image_id=image_id, reason=str(exc))
+        return "failed"
+
+    with session_factory() as db:
+        done = generation.complete_generation(
+            session=db,
+            image_id=image_id,
+            image_url=stored.url,
+            storage_key=stored.key,
+            storage_file_id=stored.file_id,
+            width=made.width,
+            height=made.height,
+            provider=generator.name,
+        )
+    if done is None:
+        # Failed by the watchdog or deleted meanwhile: keep no orphan file.
+        storage.delete(key=stored.key, file_id=stored.file_id)
+        return "discarded"
+    notify(user_id, image_id)
+    return "completed"
+
+

@@ -1,0 +1,52 @@
+"""Turning image rows into the small dicts the gallery renders (strings only, no secrets)."""
+
+from imagegen.models import Image
+from imagegen.providers.compose import get_storage
+from imagegen.routes import image_download_url
+from imagegen.services.credits import Balance
+
+THUMB_WIDTH = 512
+STATUS_LABELS = {
+    "queued": "Queued",
+    "generating": "Generating…",
+    "completed": "Completed",
+    "failed": "Failed",
+    "cancelled": "Cancelled",
+}
+
+
+def _ratio(size: str) -> float:
+    width, _, height = size.partition("x")
+    try:
+        return int(height) / int(width)
+    except (ValueError, ZeroDivisionError):
+        return 1.0
+
+
+def card(image: Image) -> dict[str, str]:
+    """What one gallery card shows."""
+    url = image.image_url or ""
+    return {
+        "id": str(image.id),
+        "prompt": image.prompt,
+        "status": image.status,
+        "status_label": STATUS_LABELS.get(image.status, image.status),
+        "url": url,
+        "thumb": get_storage().thumbnail_url(stored_url=url, width=THUMB_WIDTH) if url else "",
+        "download": image_download_url(image.id),
+        "size": image.size,
+        "quality": image.quality,
+        "style": image.style or "",
+        "error": image.error or "",
+        "created": f"{image.created_at:%b %-d, %Y %H:%M}",
+        "created_iso": image.created_at.isoformat(),
+        "aspect": image.size.replace("x", " / "),
+        # Height as a share of the width, for placeholders that keep the final shape.
+        "pad": f"{100 * _ratio(image.size):.2f}%",
+    }
+
+
+def credits_text(balance: Balance) -> dict[str, str | int]:
+    """Credits left and when the window resets, for the header of the form."""
+    resets = f"{balance.resets_at:%b %-d, %H:%M} UTC" if balance.resets_at else ""
+    return {"left": balance.remaining, "limit": balance.limit, "resets": resets}

@@ -1,0 +1,338 @@
+"""The generate page: the prompt form (per tab) and the gallery feed (shared by a user's tabs)."""
+
+import asyncio
+import uuid
+from datetime import datetime
+from typing import Any
+
+import reflex as rx
+
+from imagegen import routes
+from imagegen.db import session_scope
+from imagegen.errors import ImagegenError, OutOfCredits
+from imagegen.models import User
+from imagegen.services import feed, generation
+from imagegen.settings import get_settings
+from imagegen.state.auth import AuthState
+from imagegen.providers.compose import get_storage
+from imagegen.state.cards import card, credits_text
+
+FEED_LIMIT = 48  # newest cards kept in the shared feed; older ones load per tab
+
+
+def user_token(user_id: str) -> str:
+    """The shared-state token of a user's tabs (no underscores allowed)."""
+    return f"user-{user_id}"
+
+
+class UserFeed(rx.SharedState):
+    """Newest images, credits and plan of one user. Linked to `user-<id>`, so a change made
+    by any tab, a worker or a webhook shows in every open tab of that user."""
+
+    # Gallery cards, newest first.
+    items: list[dict[str, str]] = []
+    # Credits left in this window, the window's allowance, and when it resets.
+    credits_left: int = 0
+    credits_limit: int = 0
+    credits_resets: str = ""
+    # free_user / pro_user / gold_user.
+    plan: str = ""
+    # True once the first snapshot arrived (drives skeletons).
+    loaded: bool = False
+
+    def _apply_snapshot(self, snap: feed.FeedSnapshot) -> None:
+        self.items = [card(image) for image in snap.images]
+        self._apply_balance(snap)
+        self.loaded = True
+
+    def _apply_balance(self, snap: feed.FeedSnapshot) -> None:
+        text = credits_text(snap.balance)
+        self.credits_left, self.credits_limit = int(text["left"]), int(text["limit"])
+        self.credits_resets, self.plan = str(text["resets"]), snap.plan
+
+    def _upsert(self, new: dict[str, str], *, only_if_absent: bool = False) -> None:
+        for index, existing in enumerate(self.items):
+            if existing["id"] == new["id"]:
+                if not only_if_absent:
+                    self.items[index] = new
+                return
+        self.items = sorted(
+            [new, *self.items], key=lambda c: c["created_iso"], reverse=True
+        )[:FEED_LIMIT]
+
+    def _remove(self, image_id: str) -> None:
+        self.items = [c for c in self.items if c["id"] != image_id]
+
+
+def _snapshot(user_id: str) -> feed.FeedSnapshot | None:
+    with session_scope() as db:
+        return feed.snapshot(session=db, user_id=uuid.UUID(user_id), settings=get_settings())
+
+
+class GalleryState(AuthState):
+    """The prompt form, search and older pages of this tab."""
+
+    # Form fields (the prompt is controlled so "Use these settings" can fill it).
+    prompt: str = ""
+    size: str = "1024x1024"
+    quality: str = "medium"
+    count: str = "1"
+    style: str = "none"
+    submitting: bool = False
+    # Inline error of the form (role="alert") and the out-of-credits notice.
+    form_error: str = ""
+    out_of_credits: bool = False
+    # Older pages loaded with "Load more" and whether more exist.
+    older: list[dict[str, str]] = []
+    has_more: bool = False
+    loading_more: bool = False
+    # Search: the words, and their results (replaces the feed while set).
+    search: str = ""
+    results: list[dict[str, str]] = []
+    # The image whose delete confirmation is open.
+    pending_delete: str = ""
+
+    @rx.var
+    def prompt_length(self) -> int:
+        """Characters typed so far."""
+        return len(self.prompt)
+
+    @rx.var
+    def cost(self) -> int:
+        """Credits the next generation costs."""
+        return get_settings().image_cost(self.quality) * int(self.count or 1)
+
+    @rx.var
+    def offline_generator(self) -> bool:
+        """The offline generator is active (no OPENAI_API_KEY)."""
+        return not get_settings().openai_enabled
+
+    @rx.var
+    def searching(self) -> bool:
+        """A search is active."""
+        return self.search.strip() != ""
+
+    # -- loading ------------------------------------------------------------
+
+    @rx.event
+    async def load(self):  # noqa: ANN201
+        """on_load: link this tab to the user's feed and fill it from the database."""
+        if not self._user_id:
+            return
+        linked = await (await self.get_state(UserFeed))._link_to(user_token(self._user_id))
+        snap = await asyncio.to_thread(_snapshot, self._user_id)
+        if snap is not None:
+            linked._apply_snapshot(snap)
+            self.has_more = len(snap.images) >= generation.PAGE_SIZE
+        self.older, self.search, self.results = [], "", []
+
+    @rx.event
+    async def load_more(self):  # noqa: ANN201
+        """Append the next page after the last card shown."""
+        shown = self.older or (await self.get_state(UserFeed)).items
+        if not shown or not self._user_id:
+            return
+        self.loading_more = True
+        yield
+        last = shown[-1]
+        cursor = (datetime.fromisoformat(last["created_iso"]), uuid.UUID(last["id"]))
+
+        def page() -> list[dict[str, str]]:
+            with session_scope() as db:
+                images = generation.list_images(
+                    session=db, user_id=uuid.UUID(self._user_id), before=cursor
+                )
+                return [card(image) for image in images]
+
+        cards = await asyncio.to_thread(page)
+        self.older = [*self.older, *cards]
+        self.has_more = len(cards) >= generation.PAGE_SIZE
+        self.loading_more = False
+
+    @rx.event
+    async def set_search(self, value: str):  # noqa: ANN201
+        """Search prompts (full-text); an empty box shows the gallery again."""
+        self.search = value[:200]
+        if not self.search.strip() or not self._user_id:
+            self.results = []
+            return
+
+        def find() -> list[dict[str, str]]:
+            with session_scope() as db:
+                images = generation.list_images(
+                    session=db, user_id=uuid.UUID(self._user_id), search=value, limit=48
+                )
+                return [card(image) for image in images]
+
+        self.results = await asyncio.to_thread(find)
+
+    # -- the form -----------------------------------------------------------
+
+    @rx.event
+    def set_prompt(self, value: str) -> None:
+        """Keep the prompt (the counter and the cost follow)."""
+        self.prompt = value[: generation.MAX_PROMPT + 1000]
+        self.form_error = ""
+
+    @rx.event
+    def set_size(self, value: str) -> None:
+        """Pick the size."""
+        self.size = value
+
+    @rx.event
+    def set_quality(self, value: str) -> None:
+        """Pick the quality."""
+        self.quality = value
+
+    @rx.event
+    def set_count(self, value: str) -> None:
+        """Pick how many images."""
+        self.count = value
+
+    @rx.event
+    def set_style(self, value: str) -> None:
+        """Pick a style preset."""
+        self.style = value
+
+    @rx.event
+    async def submit(self, form_data: dict[str, Any]):  # noqa: ANN201
+        """Validate, debit, queue; the new cards appear at once in every tab."""
+        if self.submitting:
+            return
+        prompt = str(form_data.get("prompt", self.prompt))
+        self.prompt, self.form_error, self.out_of_credits = prompt, "", False
+        self.submitting = True
+        yield
+        try:
+            user_id = await self._verified_user_id()
+            if user_id is None:
+                yield rx.redirect(routes.LOGIN)
+                return
+            cards = await asyncio.to_thread(
+                _submit, user_id, prompt, self.size, self.quality, int(self.count), self.style
+            )
+        except OutOfCredits:
+            self.out_of_credits = True
+            return
+        except ImagegenError as exc:
+            self.form_error = str(exc)
+            return
+        finally:
+            self.submitting = False
+        shared = await self.get_state(UserFeed)
+        for new in cards:
+            shared._upsert(new, only_if_absent=True)
+        await self._refresh_credits()
+        yield rx.toast.success(
+            f"{len(cards)} image{'s' if len(cards) > 1 else ''} queued", duration=2000
+        )
+
+    async def _verified_user_id(self) -> str | None:
+        """Re-check the session before changing anything (it may have been revoked)."""
+        if not await self._refresh_user():
+            return None
+        return self._user_id
+
+    async def _refresh_credits(self) -> None:
+        snap = await asyncio.to_thread(_snapshot, self._user_id)
+        if snap is not None:
+            (await self.get_state(UserFeed))._apply_balance(snap)
+
+    # -- per-image actions ------------------------------------------------------
+
+    @rx.event
+    def use_settings(self, item: dict[str, str]):  # noqa: ANN201
+        """Fill the form with an image's prompt and options."""
+        self.prompt, self.size, self.quality = item["prompt"], item["size"], item["quality"]
+        self.style = item["style"] or "none"
+        return rx.scroll_to("prompt")
+
+    @rx.event
+    def copy_prompt(self, prompt: str):  # noqa: ANN201
+        """Copy a prompt to the clipboard."""
+        return [rx.set_clipboard(prompt), rx.toast.info("Prompt copied", duration=1500)]
+
+    @rx.event
+    def ask_delete(self, image_id: str) -> None:
+        """Open the delete confirmation for one image."""
+        self.pending_delete = image_id
+
+    @rx.event
+    def close_delete(self, open_: bool = False) -> None:
+        """Close the delete confirmation."""
+        if not open_:
+            self.pending_delete = ""
+
+    @rx.event
+    async def confirm_delete(self):  # noqa: ANN201
+        """Delete the image (row and stored file)."""
+        image_id, self.pending_delete = self.pending_delete, ""
+        await self._act(image_id, "delete")
+
+    @rx.event
+    async def cancel_image(self, image_id: str):  # noqa: ANN201
+        """Cancel a queued image (credits come back)."""
+        await self._act(image_id, "cancel")
+
+    @rx.event
+    async def dismiss_image(self, image_id: str):  # noqa: ANN201
+        """Hide a failed or cancelled image."""
+        await self._act(image_id, "dismiss")
+
+    async def _act(self, image_id: str, action: str) -> None:
+        user_id = await self._verified_user_id()
+        if user_id is None or not image_id:
+            return
+        try:
+            result = await asyncio.to_thread(_act, user_id, image_id, action)
+        except ImagegenError as exc:
+            self.form_error = str(exc)
+            return
+        shared = await self.get_state(UserFeed)
+        if result is None:
+            shared._remove(image_id)
+            self.older = [c for c in self.older if c["id"] != image_id]
+            self.results = [c for c in self.results if c["id"] != image_id]
+        else:
+            shared._upsert(result)
+        await self._refresh_credits()
+
+
+def _submit(
+    user_id: str, prompt: str, size: str, quality: str, count: int, style: str
+) -> list[dict[str, str]]:
+    from workers.generate_image import enqueue_generation  # the broker, only when used
+
+    request = generation.validate_request(
+        prompt=prompt,
+        size=size,
+        quality=quality,
+        count=count,
+        style=None if style == "none" else style,
+    )
+    with session_scope() as db:
+        user = db.get(User, uuid.UUID(user_id))
+        if user is None:
+            raise ImagegenError("Your account no longer exists.")
+        images = generation.submit_generation(
+            session=db, user=user, request=request, settings=get_settings(), enqueue=enqueue_generation
+        )
+        return [card(image) for image in images]
+
+
+def _act(user_id: str, image_id: str, action: str) -> dict[str, str] | None:
+    """Run a per-image action; returns the updated card, or None when it is gone/hidden."""
+    uid = uuid.UUID(user_id)
+    with session_scope() as db:
+        if action == "delete":
+            generation.delete_image(
+                session=db,
+                user_id=uid,
+                image_id=image_id,
+                delete_file=lambda key, file_id: get_storage().delete(key=key, file_id=file_id),
+            )
+            return None
+        if action == "cancel":
+            return card(generation.cancel_generation(session=db, user_id=uid, image_id=image_id))
+        generation.dismiss_image(session=db, user_id=uid, image_id=image_id)
+        return None

@@ -1,0 +1,74 @@
+"""Live updates, consumer side: a lifespan task in each web process pops notifications from
+Redis (BLPOP, so each is handled by exactly one process) and writes the changed rows into the
+user's shared feed, which Reflex fans out to every open tab of that user."""
+
+import asyncio
+import logging
+import uuid
+
+import reflex as rx
+import redis.asyncio as aioredis
+
+from imagegen.db import session_scope
+from imagegen.realtime import EVENTS_KEY, parse
+from imagegen.services import feed, generation
+from imagegen.settings import get_settings
+from imagegen.state.cards import card
+from imagegen.state.gallery import UserFeed, user_token
+
+log = logging.getLogger(__name__)
+
+
+def _load(user_id: str, image_id: str | None) -> tuple[feed.FeedSnapshot | None, dict[str, str] | None]:
+    """The user's balance/plan and, for an image event, the image's card (None: deleted)."""
+    uid = uuid.UUID(user_id)
+    with session_scope() as db:
+        snap = feed.snapshot(session=db, user_id=uid, settings=get_settings())
+        image = None
+        if image_id:
+            found = generation.get_images(session=db, user_id=uid, image_ids=[uuid.UUID(image_id)])
+            image = card(found[0]) if found else None
+    return snap, image
+
+
+async def apply_event(app: rx.App, event: dict[str, str]) -> None:
+    """Reload what changed from the database and push it into the user's shared feed."""
+    user_id, image_id = event["user_id"], event.get("image_id")
+    snap, image_card = await asyncio.to_thread(_load, user_id, image_id)
+    if snap is None:
+        return
+    token = rx.BaseStateToken(ident=user_token(user_id), cls=UserFeed)
+    async with app.modify_state(token) as root:
+        shared = await root.get_state(UserFeed)
+        if not shared.loaded:
+            return  # no tab has loaded this feed: nothing to update
+        if image_id:
+            if image_card is None or image_card.get("dismissed") == "1":
+                shared._remove(image_id)
+            else:
+                shared._upsert(image_card)
+        shared._apply_balance(snap)
+
+
+async def relay(app: rx.App) -> None:
+    """Run until cancelled: BLPOP notifications and apply them; survive Redis restarts."""
+    client = aioredis.from_url(get_settings().redis_url, socket_connect_timeout=2)
+    try:
+        while True:
+            try:
+                popped = await client.blpop([EVENTS_KEY], timeout=5)
+            except (aioredis.ConnectionError, aioredis.TimeoutError, OSError):
+                log.warning("relay: Redis unavailable, retrying")
+                await asyncio.sleep(1)
+                continue
+            if popped is None:
+                continue
+            event = parse(popped[1])
+            if event is None:
+                continue
+            try:
+                await apply_event(app, event)
+            except Exception:
+                log.exception("relay: could not apply %s", event)
+    finally:
+        await client.aclose()
