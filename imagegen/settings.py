@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     cost_low: int = Field(default=1, ge=1)
     cost_medium: int = Field(default=1, ge=1)
     cost_high: int = Field(default=1, ge=1)
-    generation_time_limit_seconds: int = Field(default=120, ge=5)
+    generation_time_limit_seconds: int = Field(default=120, ge=1)
     generation_max_retries: int = Field(default=3, ge=0)
     stuck_after_minutes: int = Field(default=15, ge=1)
     gen_workers: int = Field(default=1, ge=0)

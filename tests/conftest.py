@@ -14,6 +14,10 @@ os.environ["APP_ENV"] = "testing"
 os.environ["DATABASE_URL"] = _PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{_DB_NAME}"
 os.environ["REDIS_URL"] = _REDIS_URL
 os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
+# Short limits so retry and timeout paths run in seconds.
+os.environ["GENERATION_TIME_LIMIT_SECONDS"] = "2"
+os.environ["GENERATION_MAX_RETRIES"] = "2"
+os.environ["OFFLINE_DELAY_SECONDS"] = "0.5"
 for _name in ("OPENAI_API_KEY", "IMAGEKIT_PRIVATE_KEY", "POLAR_ACCESS_TOKEN", "SMTP_HOST"):
     os.environ.pop(_name, None)
 

@@ -1,0 +1,1 @@
+"""Local servers that speak the HTTP APIs of outside services, for the real SDKs to talk to."""

@@ -1,0 +1,81 @@
+"""An OpenAI-compatible images API: `POST /v1/images/generations` returns real PNGs as b64_json.
+
+Switches for the next calls: "ok", "429", "500", "content_policy", "hang", "garbage".
+"""
+
+import asyncio
+import base64
+import io
+import time
+from collections import deque
+
+from PIL import Image, ImageDraw
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from tests.standins.server import ThreadedServer
+
+
+def png(size: str, colour: tuple[int, int, int] = (40, 90, 200)) -> bytes:
+    width, height = (int(n) for n in size.split("x"))
+    img = Image.new("RGB", (width, height), colour)
+    ImageDraw.Draw(img).ellipse((width // 4, height // 4, 3 * width // 4, 3 * height // 4), fill=(250, 200, 60))
+    out = io.BytesIO()
+    img.save(out, format="PNG", compress_level=1)
+    return out.getvalue()
+
+
+def _error(status: int, message: str, code: str | None, kind: str, headers: dict | None = None) -> JSONResponse:
+    body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+class OpenAIStandIn:
+    """The stand-in; `script(...)` queues behaviours, `requests` records what arrived."""
+
+    def __init__(self, hang_seconds: float = 30.0) -> None:
+        self.behaviours: deque[str] = deque()
+        self.requests: list[dict] = []
+        self.hang_seconds = hang_seconds
+        self._stopping = False
+        app = Starlette(routes=[Route("/v1/images/generations", self._generate, methods=["POST"])])
+        self._server = ThreadedServer(app)
+
+    def script(self, *behaviours: str) -> None:
+        """Queue behaviours for the next calls (then back to "ok")."""
+        self.behaviours.extend(behaviours)
+
+    @property
+    def base_url(self) -> str:
+        return f"{self._server.base_url}/v1"
+
+    async def _generate(self, request: Request) -> JSONResponse:
+        body = await request.json()
+        self.requests.append({"json": body, "headers": dict(request.headers)})
+        behaviour = self.behaviours.popleft() if self.behaviours else "ok"
+        if behaviour == "429":
+            return _error(429, "Rate limit reached for images.", "rate_limit_exceeded", "requests", {"retry-after": "1"})
+        if behaviour == "500":
+            return _error(500, "The server had an error while processing your request.", None, "server_error")
+        if behaviour == "content_policy":
+            return _error(400, "Your request was rejected by the safety system.", "content_policy_violation", "invalid_request_error")
+        if behaviour == "hang":
+            deadline = time.monotonic() + self.hang_seconds
+            while time.monotonic() < deadline and not self._stopping:
+                await asyncio.sleep(0.05)
+        data = b"\x89PNG but not really" if behaviour == "garbage" else png(body.get("size", "1024x1024"))
+        return JSONResponse({
+            "created": int(time.time()),
+            "data": [{"b64_json": base64.b64encode(data).decode()}],
+            "usage": {"total_tokens": 100, "input_tokens": 10, "output_tokens": 90},
+        })
+
+    def __enter__(self) -> "OpenAIStandIn":
+        self._server.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stopping = True
+        self._server.stop()

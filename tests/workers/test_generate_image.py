@@ -1,0 +1,198 @@
+"""The real Dramatiq actor on the real Redis broker, with the OpenAI and ImageKit SDKs talking
+to local stand-ins: completion, retries, refusals, timeouts, idempotence, watchdog."""
+
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+
+import dramatiq
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlmodel import select
+
+from imagegen.db import session_scope
+from imagegen.models import CreditLedger, Image, User
+from imagegen.providers.compose import Providers
+from imagegen.providers.image_generator import OpenAIImageGenerator
+from imagegen.providers.image_storage import ImageKitStorage
+from imagegen.realtime import EVENTS_KEY
+from imagegen.services import credits, generation
+from imagegen.settings import get_settings
+from tests.fixtures.users import create_user
+from tests.standins.imagekit_server import ImageKitStandIn
+from tests.standins.openai_server import OpenAIStandIn
+
+pytestmark = pytest.mark.commits
+
+
+@pytest.fixture(scope="module")
+def openai_standin() -> Iterator[OpenAIStandIn]:
+    with OpenAIStandIn(hang_seconds=4) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def imagekit_standin() -> Iterator[ImageKitStandIn]:
+    with ImageKitStandIn() as server:
+        yield server
+
+
+@pytest.fixture
+def worker(engine, redis_client, openai_standin, imagekit_standin, monkeypatch) -> Iterator[dramatiq.Worker]:
+    """A Dramatiq worker in this process whose providers are the SDKs pointed at stand-ins."""
+    from workers import generate_image as actor_module
+    from workers.broker import broker
+
+    openai_standin.behaviours.clear()
+    openai_standin.requests.clear()
+    imagekit_standin.failures.clear()
+    providers = Providers(
+        generator=OpenAIImageGenerator(api_key="sk-worker-test", base_url=openai_standin.base_url),
+        storage=ImageKitStorage(private_key=imagekit_standin.private_key, public_key="pub",
+                                url_endpoint=imagekit_standin.url_endpoint, base_url=imagekit_standin.base_url),
+    )
+    monkeypatch.setattr(actor_module, "_providers", lambda: providers)
+    broker.flush_all()
+    w = dramatiq.Worker(broker, worker_threads=2, worker_timeout=50)
+    w.start()
+    yield w
+    w.stop()
+    broker.flush_all()
+
+
+def submit(count: int = 1) -> tuple[uuid.UUID, list[uuid.UUID]]:
+    from workers.generate_image import enqueue_generation
+
+    with session_scope() as db:
+        user = create_user(db)
+        request = generation.validate_request(prompt="a fox in the snow", size="1024x1024", quality="low", count=count, style=None)
+        images = generation.submit_generation(session=db, user=user, request=request, settings=get_settings(), enqueue=enqueue_generation)
+        return user.id, [i.id for i in images]
+
+
+def wait_for(image_id: uuid.UUID, statuses: tuple[str, ...], timeout: float = 30) -> Image:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with session_scope() as db:
+            image = db.get(Image, image_id)
+            if image is not None and image.status in statuses:
+                return image
+        time.sleep(0.05)
+    pytest.fail(f"image {image_id} did not reach {statuses}")
+
+
+def used(user_id: uuid.UUID) -> int:
+    with session_scope() as db:
+        user = db.get(User, user_id)
+        return credits.get_balance(session=db, user_id=user_id, allowance=credits.plan_allowance(get_settings(), user.plan)).used
+
+
+def ledger(user_id: uuid.UUID) -> list[int]:
+    with session_scope() as db:
+        return sorted(r.amount for r in db.exec(select(CreditLedger).where(CreditLedger.user_id == user_id)))
+
+
+def test_completes_through_the_sdks_and_publishes(worker, openai_standin, imagekit_standin, redis_client) -> None:
+    user_id, (image_id,) = submit()
+    image = wait_for(image_id, ("completed", "failed"))
+    assert image.status == "completed", image.error
+    assert image.provider == "openai" and (image.width, image.height) == (1024, 1024)
+    assert image.image_url.startswith(imagekit_standin.url_endpoint)
+    assert httpx.get(image.image_url).content[:4] == b"\x89PNG"
+    assert imagekit_standin.files[image.storage_file_id]["path"].endswith(f"{user_id}/{image_id}.png")
+    assert openai_standin.requests[-1]["headers"]["authorization"] == "Bearer sk-worker-test"
+    assert used(user_id) == 1
+    events = [e for e in redis_client.lrange(EVENTS_KEY, 0, -1) if str(image_id).encode() in e]
+    assert len(events) >= 2  # generating, then completed
+
+
+def test_rate_limit_then_success_is_retried_and_charged_once(worker, openai_standin) -> None:
+    openai_standin.script("429")
+    user_id, (image_id,) = submit()
+    image = wait_for(image_id, ("completed", "failed"))
+    assert image.status == "completed"
+    assert image.attempts == 2
+    assert len(openai_standin.requests) == 2
+    assert used(user_id) == 1 and ledger(user_id) == [-1]
+
+
+def test_content_policy_fails_refunds_and_is_not_retried(worker, openai_standin) -> None:
+    openai_standin.script("content_policy")
+    user_id, (image_id,) = submit()
+    image = wait_for(image_id, ("completed", "failed"))
+    assert image.status == "failed"
+    assert "rejected by the safety system" in image.error
+    time.sleep(1.5)  # a retry would have happened by now
+    assert len(openai_standin.requests) == 1
+    assert used(user_id) == 0 and ledger(user_id) == [-1, 1]
+
+
+def test_timeouts_exhaust_retries_then_fail_and_refund(worker, openai_standin) -> None:
+    openai_standin.script("hang", "hang", "hang")
+    user_id, (image_id,) = submit()
+    image = wait_for(image_id, ("completed", "failed"), timeout=40)
+    assert image.status == "failed"
+    assert "did not answer in time" in image.error
+    assert image.attempts == 3  # first try + GENERATION_MAX_RETRIES=2
+    assert used(user_id) == 0 and ledger(user_id) == [-1, 1]
+
+
+def test_storage_failure_is_retried(worker, imagekit_standin) -> None:
+    imagekit_standin.fail_next("500")
+    user_id, (image_id,) = submit()
+    image = wait_for(image_id, ("completed", "failed"))
+    assert image.status == "completed" and image.attempts == 2
+    assert used(user_id) == 1
+
+
+def test_redelivered_message_is_skipped(worker, openai_standin, imagekit_standin) -> None:
+    from workers.generate_image import generate_image
+
+    user_id, (image_id,) = submit()
+    wait_for(image_id, ("completed",))
+    files_before, calls_before = len(imagekit_standin.files), len(openai_standin.requests)
+    generate_image.send(str(image_id))
+    generate_image.send(str(image_id))
+    time.sleep(1)
+    assert len(imagekit_standin.files) == files_before
+    assert len(openai_standin.requests) == calls_before
+    assert ledger(user_id) == [-1]
+
+
+def test_cancelled_before_pickup_is_skipped(engine, redis_client, openai_standin) -> None:
+    # No worker running: the message waits in Redis while the user cancels.
+    from workers.broker import broker
+
+    broker.flush_all()
+    openai_standin.requests.clear()
+    user_id, (image_id,) = submit()
+    with session_scope() as db:
+        generation.cancel_generation(session=db, user_id=user_id, image_id=image_id)
+    w = dramatiq.Worker(broker, worker_threads=1, worker_timeout=50)
+    w.start()
+    try:
+        broker.join("generation", timeout=10_000)
+    finally:
+        w.stop()
+    assert wait_for(image_id, ("cancelled",)).status == "cancelled"
+    assert openai_standin.requests == []
+    assert ledger(user_id) == [-1, 1]
+
+
+def test_watchdog_sweep_fails_stuck_work_and_notifies(engine, redis_client) -> None:
+    from workers.watchdog import run_once
+
+    with session_scope() as db:
+        user = create_user(db)
+        request = generation.validate_request(prompt="stuck", size="1024x1024", quality="low", count=1, style=None)
+        (image,) = generation.submit_generation(session=db, user=user, request=request, settings=get_settings(), enqueue=lambda ids: None)
+        user_id, image_id = user.id, image.id
+    with session_scope() as db:
+        db.execute(text("UPDATE image SET status = 'generating', updated_at = now() - interval '2 hours' WHERE id = :id"), {"id": image_id})
+    assert run_once(older_than=timedelta(minutes=15)) >= 1
+    image = wait_for(image_id, ("failed",))
+    assert "too long" in image.error
+    assert used(user_id) == 0
+    assert any(str(image_id).encode() in e for e in redis_client.lrange(EVENTS_KEY, 0, -1))
