@@ -17,10 +17,10 @@ from starlette.routing import Route
 
 from imagegen import routes
 from imagegen.db import get_engine, session_scope
-from imagegen.errors import ImageNotFound, ImagegenError, InvalidCredentials, TooManyAttempts
+from imagegen.errors import ImagegenError, ImageNotFound, InvalidCredentials, TooManyAttempts
 from imagegen.models import Image, utcnow
-from imagegen.providers.image_storage import LocalImageStorage
 from imagegen.providers.compose import get_storage
+from imagegen.providers.image_storage import LocalImageStorage
 from imagegen.redis_client import get_redis
 from imagegen.services import auth, flash, generation, health
 from imagegen.services.throttle import Throttle

@@ -100,9 +100,10 @@ def ensure_secret_key(data_dir: Path) -> None:
 
 
 def migrate() -> None:
-    """alembic upgrade head."""
-    from alembic import command
+    """Alembic upgrade head."""
     from alembic.config import Config
+
+    from alembic import command
 
     config = Config(str(ROOT / "alembic.ini"))
     config.attributes["skip_logging"] = True
@@ -179,7 +180,7 @@ def serve() -> int:
         procs = [_spawn(cmd, env) for cmd in process_commands(env)]
         stopping = False
 
-        def on_signal(signum: int, _frame: object) -> None:
+        def on_signal(signum: int, _frame: object) -> None:  # noqa: ARG001
             nonlocal stopping
             stopping = True
 

@@ -1,5 +1,6 @@
 """ASGI middleware around the whole app: keeps the session cookie's lifetime in step with the
-database row, whose expiry slides forward while the user is active."""
+database row, whose expiry slides forward while the user is active.
+"""
 
 from http.cookies import SimpleCookie
 

@@ -14,7 +14,6 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-
 class TimestampMixin(SQLModel):
     """created_at / updated_at, set by the application and defaulted by the database."""
 
@@ -133,8 +132,12 @@ class Image(TimestampMixin, table=True):
     image_url: str | None = None
     user_id: uuid.UUID = Field(foreign_key="user.id", ondelete="CASCADE")
     # Options the user chose.
-    size: str = Field(default="1024x1024", max_length=16, sa_column_kwargs={"server_default": "1024x1024"})
-    quality: str = Field(default="medium", max_length=8, sa_column_kwargs={"server_default": "medium"})
+    size: str = Field(
+        default="1024x1024", max_length=16, sa_column_kwargs={"server_default": "1024x1024"}
+    )
+    quality: str = Field(
+        default="medium", max_length=8, sa_column_kwargs={"server_default": "medium"}
+    )
     style: str | None = Field(default=None, max_length=32)
     # Credits debited for this image (refunded once when it fails or is cancelled).
     cost: int = Field(default=1, sa_column_kwargs={"server_default": "1"})

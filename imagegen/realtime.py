@@ -16,7 +16,9 @@ log = logging.getLogger(__name__)
 EVENTS_KEY = "imagegen:events"
 
 
-def publish(client: "redis.Redis[bytes]", *, user_id: uuid.UUID | str, kind: str, **data: str) -> None:
+def publish(
+    client: "redis.Redis[bytes]", *, user_id: uuid.UUID | str, kind: str, **data: str
+) -> None:
     """Queue one change notification; a lost notification only delays the UI, so errors are logged."""
     payload = json.dumps({"user_id": str(user_id), "kind": kind, **data})
     try:

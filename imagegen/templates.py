@@ -72,4 +72,6 @@ def private_page(*, route: str, title: str, on_load: Any = None) -> Callable[[Pa
 def register_pages(app: rx.App) -> None:
     """Add every recorded page to the app."""
     for spec in PAGES:
-        app.add_page(spec.component, route=spec.route, title=spec.title, on_load=spec.on_load or None)
+        app.add_page(
+            spec.component, route=spec.route, title=spec.title, on_load=spec.on_load or None
+        )

@@ -72,7 +72,9 @@ def test_login_right_and_wrong_password(client: TestClient, registered: str) -> 
 
 
 def test_unknown_email_gets_the_same_message(client: TestClient) -> None:
-    response = client.post(routes.API_LOGIN, data={"email": unique_email(), "password": "whatever1"})
+    response = client.post(
+        routes.API_LOGIN, data={"email": unique_email(), "password": "whatever1"}
+    )
     assert _flash(client, response.headers["location"]) == "Invalid email or password."
 
 
@@ -81,7 +83,9 @@ def test_sixth_failure_is_throttled_even_with_the_right_password(
 ) -> None:
     for _ in range(5):
         client.post(routes.API_LOGIN, data={"email": registered, "password": "wrong-password"})
-    response = client.post(routes.API_LOGIN, data={"email": registered, "password": DEFAULT_PASSWORD})
+    response = client.post(
+        routes.API_LOGIN, data={"email": registered, "password": DEFAULT_PASSWORD}
+    )
     assert "set-cookie" not in response.headers
     assert _flash(client, response.headers["location"]).startswith("Too many failed attempts.")
 
@@ -113,7 +117,9 @@ def test_health_reports_both_engines(client: TestClient) -> None:
     assert response.json() == {"status": "ok", "database": "ok", "redis": "ok"}
 
 
-def test_health_is_503_when_redis_is_down(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_health_is_503_when_redis_is_down(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import redis
 
     from imagegen import api

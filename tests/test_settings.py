@@ -18,7 +18,9 @@ BASE = {
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     for key in list(os.environ):
-        if key in Settings.model_fields or key.upper() in {f.upper() for f in Settings.model_fields}:
+        if key in Settings.model_fields or key.upper() in {
+            f.upper() for f in Settings.model_fields
+        }:
             monkeypatch.delenv(key, raising=False)
     for key, value in BASE.items():
         monkeypatch.setenv(key, value)
@@ -41,7 +43,11 @@ def test_reads_variables_and_pins_psycopg(env: pytest.MonkeyPatch) -> None:
     ("name", "value", "expected"),
     [
         ("DATABASE_URL", None, "Invalid setting DATABASE_URL: is not set"),
-        ("DATABASE_URL", "mysql://x/y", "Invalid setting DATABASE_URL: must be a postgresql:// URL"),
+        (
+            "DATABASE_URL",
+            "mysql://x/y",
+            "Invalid setting DATABASE_URL: must be a postgresql:// URL",
+        ),
         ("REDIS_URL", "http://nope", "Invalid setting REDIS_URL"),
         ("SECRET_KEY", "short", "Invalid setting SECRET_KEY"),
         ("PORT", "eighty", "Invalid setting PORT"),
@@ -65,7 +71,11 @@ def test_bad_value_names_the_variable(
 def test_app_start_fails_with_one_line(env: pytest.MonkeyPatch) -> None:
     env.delenv("REDIS_URL")
     result = subprocess.run(
-        [sys.executable, "-c", "import rxconfig"], capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-c", "import rxconfig"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode != 0
     assert result.stderr.strip() == "Invalid setting REDIS_URL: is not set (see .env.example)"

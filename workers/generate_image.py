@@ -28,7 +28,7 @@ def should_retry(retries_so_far: int, exception: Exception) -> bool:
 
 
 @functools.lru_cache(maxsize=1)
-def _providers():  # noqa: ANN202
+def _providers():
     return build_providers(settings)
 
 

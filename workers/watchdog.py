@@ -1,5 +1,6 @@
 """Watchdog process: fails and refunds images stuck in queued/generating (a worker died, a
-message was lost). Run as `python -m workers.watchdog`; `imagegen run` starts one."""
+message was lost). Run as `python -m workers.watchdog`; `imagegen run` starts one.
+"""
 
 import logging
 import signal

@@ -6,12 +6,25 @@ from imagegen import routes, styles
 from imagegen.services.generation import MAX_COUNT, MAX_PROMPT, QUALITIES, SIZES, STYLES
 from imagegen.state.gallery import GalleryState, UserFeed
 
-SIZE_LABELS = {"1024x1024": "Square · 1024×1024", "1536x1024": "Landscape · 1536×1024", "1024x1536": "Portrait · 1024×1536"}
-STYLE_LABELS = {"none": "No style", "photo": "Photo", "illustration": "Illustration", "anime": "Anime",
-                "3d": "3D render", "watercolor": "Watercolor", "pixel": "Pixel art"}
+SIZE_LABELS = {
+    "1024x1024": "Square · 1024×1024",
+    "1536x1024": "Landscape · 1536×1024",
+    "1024x1536": "Portrait · 1024×1536",
+}
+STYLE_LABELS = {
+    "none": "No style",
+    "photo": "Photo",
+    "illustration": "Illustration",
+    "anime": "Anime",
+    "3d": "3D render",
+    "watercolor": "Watercolor",
+    "pixel": "Pixel art",
+}
 
 
-def _select(label: str, name: str, value: rx.Var, on_change: rx.EventHandler, options: dict[str, str]) -> rx.Component:
+def _select(
+    label: str, name: str, value: rx.Var, on_change: rx.EventHandler, options: dict[str, str]
+) -> rx.Component:
     return rx.vstack(
         rx.el.label(label, html_for=name, style=styles.label_style),
         rx.select.root(
@@ -60,9 +73,13 @@ def prompt_form() -> rx.Component:
                     rx.el.label("Prompt", html_for="prompt", style=styles.label_style),
                     rx.spacer(),
                     rx.text(
-                        GalleryState.prompt_length.to_string(), f" / {MAX_PROMPT:,}",
+                        GalleryState.prompt_counter,
                         size="1",
-                        color=rx.cond(GalleryState.prompt_length > MAX_PROMPT, "var(--red-11)", "var(--gray-10)"),
+                        color=rx.cond(
+                            GalleryState.prompt_length > MAX_PROMPT,
+                            "var(--red-11)",
+                            "var(--gray-10)",
+                        ),
                         aria_live="polite",
                     ),
                     width="100%",
@@ -80,30 +97,65 @@ def prompt_form() -> rx.Component:
                     width="100%",
                 ),
                 rx.flex(
-                    _select("Size", "size", GalleryState.size, GalleryState.set_size, {s: SIZE_LABELS[s] for s in SIZES}),
-                    _select("Quality", "quality", GalleryState.quality, GalleryState.set_quality, {q: q.capitalize() for q in QUALITIES}),
-                    _select("Images", "count", GalleryState.count, GalleryState.set_count, {str(n): str(n) for n in range(1, MAX_COUNT + 1)}),
-                    _select("Style", "style", GalleryState.style, GalleryState.set_style, {k: STYLE_LABELS[k] for k in ("none", *STYLES)}),
+                    _select(
+                        "Size",
+                        "size",
+                        GalleryState.size,
+                        GalleryState.set_size,
+                        {s: SIZE_LABELS[s] for s in SIZES},
+                    ),
+                    _select(
+                        "Quality",
+                        "quality",
+                        GalleryState.quality,
+                        GalleryState.set_quality,
+                        {q: q.capitalize() for q in QUALITIES},
+                    ),
+                    _select(
+                        "Images",
+                        "count",
+                        GalleryState.count,
+                        GalleryState.set_count,
+                        {str(n): str(n) for n in range(1, MAX_COUNT + 1)},
+                    ),
+                    _select(
+                        "Style",
+                        "style",
+                        GalleryState.style,
+                        GalleryState.set_style,
+                        {k: STYLE_LABELS[k] for k in ("none", *STYLES)},
+                    ),
                     gap="3",
                     wrap="wrap",
                     width="100%",
                 ),
                 rx.cond(
                     GalleryState.form_error != "",
-                    rx.callout(GalleryState.form_error, icon="triangle-alert", color_scheme="red", role="alert", width="100%"),
+                    rx.callout(
+                        GalleryState.form_error,
+                        icon="triangle-alert",
+                        color_scheme="red",
+                        role="alert",
+                        width="100%",
+                    ),
                 ),
                 out_of_credits_notice(),
                 rx.flex(
                     rx.hstack(
                         rx.badge(
                             rx.icon("coins", size=14),
-                            rx.text.span(UserFeed.credits_left.to_string(), " credits left", id="credits-left"),
+                            rx.text.span(
+                                UserFeed.credits_left.to_string(),
+                                " credits left",
+                                id="credits-left",
+                            ),
                             size="2",
                             variant="soft",
                             color_scheme=rx.cond(UserFeed.credits_left > 0, styles.ACCENT, "amber"),
                         ),
                         rx.text(
-                            "Costs ", GalleryState.cost.to_string(),
+                            "Costs ",
+                            GalleryState.cost.to_string(),
                             rx.cond(GalleryState.cost == 1, " credit", " credits"),
                             size="2",
                             color_scheme="gray",
@@ -115,7 +167,11 @@ def prompt_form() -> rx.Component:
                     ),
                     rx.spacer(),
                     rx.button(
-                        rx.cond(GalleryState.submitting, rx.spinner(size="2"), rx.icon("sparkles", size=16)),
+                        rx.cond(
+                            GalleryState.submitting,
+                            rx.spinner(size="2"),
+                            rx.icon("sparkles", size=16),
+                        ),
                         "Generate",
                         type="submit",
                         size="3",
@@ -155,7 +211,9 @@ def offline_notice() -> rx.Component:
     )
 
 
-def _icon_button(icon: str, label: str, on_click: object, color_scheme: str = "gray") -> rx.Component:
+def _icon_button(
+    icon: str, label: str, on_click: object, color_scheme: str = "gray"
+) -> rx.Component:
     return rx.tooltip(
         rx.icon_button(
             rx.icon(icon, size=16),
@@ -190,7 +248,9 @@ def _completed(item: rx.Var) -> rx.Component:
             _icon_button("copy", "Copy prompt", GalleryState.copy_prompt(item["prompt"])),
             _icon_button("wand-sparkles", "Use these settings", GalleryState.use_settings(item)),
             rx.spacer(),
-            _icon_button("trash-2", "Delete image", GalleryState.ask_delete(item["id"]), color_scheme="red"),
+            _icon_button(
+                "trash-2", "Delete image", GalleryState.ask_delete(item["id"]), color_scheme="red"
+            ),
             width="100%",
         ),
         width="100%",
@@ -216,7 +276,13 @@ def _pending(item: rx.Var) -> rx.Component:
             rx.spacer(),
             rx.cond(
                 item["status"] == "queued",
-                rx.button("Cancel", size="1", variant="soft", color_scheme="gray", on_click=GalleryState.cancel_image(item["id"])),
+                rx.button(
+                    "Cancel",
+                    size="1",
+                    variant="soft",
+                    color_scheme="gray",
+                    on_click=GalleryState.cancel_image(item["id"]),
+                ),
             ),
             width="100%",
             align="center",
@@ -230,9 +296,16 @@ def _ended(item: rx.Var) -> rx.Component:
     return rx.vstack(
         rx.center(
             rx.vstack(
-                rx.icon(rx.cond(item["status"] == "failed", "image-off", "circle-slash"), size=28, color="var(--gray-9)"),
+                rx.icon(
+                    rx.cond(item["status"] == "failed", "image-off", "circle-slash"),
+                    size=28,
+                    color="var(--gray-9)",
+                ),
                 rx.text(item["status_label"], weight="medium"),
-                rx.cond(item["error"] != "", rx.text(item["error"], size="1", color_scheme="gray", align="center")),
+                rx.cond(
+                    item["error"] != "",
+                    rx.text(item["error"], size="1", color_scheme="gray", align="center"),
+                ),
                 rx.badge("Credits refunded", color_scheme="green", variant="soft"),
                 align="center",
                 spacing="2",
@@ -245,7 +318,13 @@ def _ended(item: rx.Var) -> rx.Component:
         ),
         rx.hstack(
             rx.spacer(),
-            rx.button("Dismiss", size="1", variant="soft", color_scheme="gray", on_click=GalleryState.dismiss_image(item["id"])),
+            rx.button(
+                "Dismiss",
+                size="1",
+                variant="soft",
+                color_scheme="gray",
+                on_click=GalleryState.dismiss_image(item["id"]),
+            ),
             width="100%",
         ),
         width="100%",
@@ -264,8 +343,27 @@ def image_card(item: rx.Var) -> rx.Component:
                 ("cancelled", _ended(item)),
                 _pending(item),
             ),
-            rx.text(item["prompt"], size="2", trim="start", style={"display": "-webkit-box", "-webkit-line-clamp": "2", "-webkit-box-orient": "vertical", "overflow": "hidden", "word-break": "break-word"}),
-            rx.text(item["created"], " · ", item["size"], " · ", item["quality"], size="1", color_scheme="gray"),
+            rx.text(
+                item["prompt"],
+                size="2",
+                trim="start",
+                style={
+                    "display": "-webkit-box",
+                    "-webkit-line-clamp": "2",
+                    "-webkit-box-orient": "vertical",
+                    "overflow": "hidden",
+                    "word-break": "break-word",
+                },
+            ),
+            rx.text(
+                item["created"],
+                " · ",
+                item["size"],
+                " · ",
+                item["quality"],
+                size="1",
+                color_scheme="gray",
+            ),
             spacing="2",
             width="100%",
         ),
@@ -283,7 +381,9 @@ def delete_dialog() -> rx.Component:
             rx.alert_dialog.description("The image and its file are removed for good.", size="2"),
             rx.flex(
                 rx.alert_dialog.cancel(rx.button("Keep", variant="soft", color_scheme="gray")),
-                rx.alert_dialog.action(rx.button("Delete", color_scheme="red", on_click=GalleryState.confirm_delete)),
+                rx.alert_dialog.action(
+                    rx.button("Delete", color_scheme="red", on_click=GalleryState.confirm_delete)
+                ),
                 spacing="3",
                 justify="end",
                 margin_top="1rem",
@@ -319,8 +419,12 @@ def empty_state() -> rx.Component:
         rx.vstack(
             rx.icon("images", size=40, color="var(--gray-9)"),
             rx.text("No images yet", weight="medium", size="4"),
-            rx.text("Describe something above and press Generate. It appears here, in every tab you have open.",
-                    color_scheme="gray", size="2", align="center"),
+            rx.text(
+                "Describe something above and press Generate. It appears here, in every tab you have open.",
+                color_scheme="gray",
+                size="2",
+                align="center",
+            ),
             align="center",
             spacing="2",
             max_width="28rem",
@@ -339,7 +443,18 @@ def gallery() -> rx.Component:
             rx.heading("Your images", size="5"),
             rx.spacer(),
             rx.box(
-                rx.el.label("Search gallery", html_for="search", class_name="rt-sr-only", style={"position": "absolute", "width": "1px", "height": "1px", "overflow": "hidden", "clip": "rect(0 0 0 0)"}),
+                rx.el.label(
+                    "Search gallery",
+                    html_for="search",
+                    class_name="rt-sr-only",
+                    style={
+                        "position": "absolute",
+                        "width": "1px",
+                        "height": "1px",
+                        "overflow": "hidden",
+                        "clip": "rect(0 0 0 0)",
+                    },
+                ),
                 rx.input(
                     rx.input.slot(rx.icon("search", size=16)),
                     id="search",
@@ -373,7 +488,12 @@ def gallery() -> rx.Component:
                         rx.cond(
                             GalleryState.has_more,
                             rx.center(
-                                rx.button("Load more", variant="soft", on_click=GalleryState.load_more, loading=GalleryState.loading_more),
+                                rx.button(
+                                    "Load more",
+                                    variant="soft",
+                                    on_click=GalleryState.load_more,
+                                    loading=GalleryState.loading_more,
+                                ),
                                 width="100%",
                             ),
                         ),

@@ -68,7 +68,9 @@ class OpenAIImageGenerator:
 
     name = "openai"
 
-    def __init__(self, *, api_key: str, base_url: str | None = None, model: str = "gpt-image-1-mini") -> None:
+    def __init__(
+        self, *, api_key: str, base_url: str | None = None, model: str = "gpt-image-1-mini"
+    ) -> None:
         """Build the client (no SDK retries: the worker decides)."""
         self.model = model
         self.client = openai.OpenAI(api_key=api_key, base_url=base_url or None, max_retries=0)
@@ -133,16 +135,21 @@ class OfflineImageGenerator:
         top = tuple(digest[0:3])
         bottom = tuple(digest[3:6])
         gradient = Image.linear_gradient("L").resize((small_w, small_h))
-        canvas = Image.composite(Image.new("RGB", (small_w, small_h), bottom),
-                                 Image.new("RGB", (small_w, small_h), top), gradient)
+        canvas = Image.composite(
+            Image.new("RGB", (small_w, small_h), bottom),
+            Image.new("RGB", (small_w, small_h), top),
+            gradient,
+        )
         draw = ImageDraw.Draw(canvas, "RGBA")
         for i in range(6):
-            b = digest[6 + i * 4: 10 + i * 4]
+            b = digest[6 + i * 4 : 10 + i * 4]
             cx, cy = b[0] * small_w // 255, b[1] * small_h // 255
             radius = 6 + b[2] * min(small_w, small_h) // 512
-            colour = (*digest[(i * 3) % 29:(i * 3) % 29 + 3], 110)
+            colour = (*digest[(i * 3) % 29 : (i * 3) % 29 + 3], 110)
             draw.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), fill=colour)
-        canvas = canvas.filter(ImageFilter.GaussianBlur(2)).resize((width, height), Image.Resampling.BICUBIC)
+        canvas = canvas.filter(ImageFilter.GaussianBlur(2)).resize(
+            (width, height), Image.Resampling.BICUBIC
+        )
         draw = ImageDraw.Draw(canvas, "RGBA")
         font = ImageFont.load_default(size=max(28, width // 28))
         lines = textwrap.wrap(" ".join(prompt.split())[:240], width=30)[:6]
@@ -151,8 +158,12 @@ class OfflineImageGenerator:
         tw, th = box[2] - box[0], box[3] - box[1]
         x, y = (width - tw) // 2, height - th - height // 8
         pad = 24
-        draw.rounded_rectangle((x - pad, y - pad, x + tw + pad, y + th + pad), radius=18, fill=(0, 0, 0, 120))
-        draw.multiline_text((x, y), text, font=font, fill=(255, 255, 255, 235), spacing=10, align="center")
+        draw.rounded_rectangle(
+            (x - pad, y - pad, x + tw + pad, y + th + pad), radius=18, fill=(0, 0, 0, 120)
+        )
+        draw.multiline_text(
+            (x, y), text, font=font, fill=(255, 255, 255, 235), spacing=10, align="center"
+        )
         out = io.BytesIO()
         canvas.save(out, format="PNG", optimize=False, compress_level=1)
         return GeneratedImage(data=out.getvalue(), width=width, height=height)

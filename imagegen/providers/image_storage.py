@@ -72,7 +72,7 @@ class LocalImageStorage:
         """The file of a key (validated)."""
         return self.root / check_key(key)
 
-    def put(self, *, key: str, data: bytes, content_type: str) -> StoredImage:
+    def put(self, *, key: str, data: bytes, content_type: str) -> StoredImage:  # noqa: ARG002 (the port's signature)
         """Write atomically (temp file + rename), so readers never see half a file."""
         path = self.path_for(key)
         try:
@@ -113,7 +113,7 @@ class LocalImageStorage:
         tmp.replace(thumb)
         return data
 
-    def delete(self, *, key: str, file_id: str | None = None) -> None:
+    def delete(self, *, key: str, file_id: str | None = None) -> None:  # noqa: ARG002
         """Remove the file and its cached thumbnails."""
         path = self.path_for(key)
         for candidate in [path, *path.parent.glob(f"{path.stem}.w*.webp")]:
@@ -142,7 +142,9 @@ class ImageKitStorage:
         self.public_key = public_key
         self.url_endpoint = url_endpoint.rstrip("/")
         self.folder = folder
-        self.client = imagekitio.ImageKit(private_key=private_key, base_url=base_url, max_retries=0, timeout=30)
+        self.client = imagekitio.ImageKit(
+            private_key=private_key, base_url=base_url, max_retries=0, timeout=30
+        )
 
     def put(self, *, key: str, data: bytes, content_type: str) -> StoredImage:
         """Upload under `<folder>/<key>` (the key's own folders kept)."""
@@ -156,12 +158,14 @@ class ImageKitStorage:
                 use_unique_file_name=False,
             )
         except imagekitio.APIError as exc:
-            raise StorageFailed(f"The image could not be uploaded ({type(exc).__name__}).") from None
+            raise StorageFailed(
+                f"The image could not be uploaded ({type(exc).__name__})."
+            ) from None
         if not result.url or not result.file_id:
             raise StorageFailed("The image storage answered without a URL.")
         return StoredImage(key=key, url=result.url, file_id=result.file_id)
 
-    def delete(self, *, key: str, file_id: str | None) -> None:
+    def delete(self, *, key: str, file_id: str | None) -> None:  # noqa: ARG002
         """Delete by file id; a file already gone is fine."""
         if not file_id:
             return

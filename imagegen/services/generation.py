@@ -200,9 +200,7 @@ def fail_generation(*, session: Session, image_id: uuid.UUID, reason: str) -> Im
     return image
 
 
-def cancel_generation(
-    *, session: Session, user_id: uuid.UUID, image_id: uuid.UUID | str
-) -> Image:
+def cancel_generation(*, session: Session, user_id: uuid.UUID, image_id: uuid.UUID | str) -> Image:
     """Owner: queued → cancelled, and refund.
 
     Raises:
@@ -251,7 +249,9 @@ def get_image(*, session: Session, user_id: uuid.UUID, image_id: uuid.UUID | str
     return image
 
 
-def get_images(*, session: Session, user_id: uuid.UUID, image_ids: Sequence[uuid.UUID]) -> list[Image]:
+def get_images(
+    *, session: Session, user_id: uuid.UUID, image_ids: Sequence[uuid.UUID]
+) -> list[Image]:
     """Several of the user's images by id (others' ids are silently left out)."""
     if not image_ids:
         return []
@@ -289,9 +289,7 @@ def list_images(
     words = " ".join(search.split())[:200]
     if words:
         stmt = stmt.where(
-            func.to_tsvector("simple", Image.prompt).op("@@")(
-                func.plainto_tsquery("simple", words)
-            )
+            func.to_tsvector("simple", Image.prompt).op("@@")(func.plainto_tsquery("simple", words))
         )
     stmt = stmt.order_by(col(Image.created_at).desc(), col(Image.id).desc()).limit(limit)
     return list(session.exec(stmt))

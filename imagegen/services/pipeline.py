@@ -103,5 +103,3 @@ def run_generation(
         return "discarded"
     notify(user_id, image_id)
     return "completed"
-
-

@@ -68,14 +68,14 @@ class AuthState(rx.State):
         return True
 
     @rx.event
-    async def require_login(self):  # noqa: ANN201 (Reflex event return)
+    async def require_login(self):
         """on_load of private pages: send visitors without a valid session to the login page."""
         if not await self._refresh_user():
             return rx.redirect(routes.LOGIN)
         return None
 
     @rx.event
-    async def redirect_if_signed_in(self):  # noqa: ANN201
+    async def redirect_if_signed_in(self):
         """on_load of the login and register pages: a signed-in user goes home."""
         if await self._refresh_user():
             return rx.redirect(routes.HOME)
@@ -92,7 +92,7 @@ class AuthFormState(rx.State):
     email: str = ""
 
     @rx.event
-    async def load(self):  # noqa: ANN201
+    async def load(self):
         """Read the flash message and kept fields from the URL, then check the session."""
         params = self.router.url.query_parameters
         flash_id = params.get("flash", "")

@@ -11,10 +11,10 @@ from imagegen import routes
 from imagegen.db import session_scope
 from imagegen.errors import ImagegenError, OutOfCredits
 from imagegen.models import User
+from imagegen.providers.compose import get_storage
 from imagegen.services import feed, generation
 from imagegen.settings import get_settings
 from imagegen.state.auth import AuthState
-from imagegen.providers.compose import get_storage
 from imagegen.state.cards import card, credits_text
 
 FEED_LIMIT = 48  # newest cards kept in the shared feed; older ones load per tab
@@ -27,7 +27,8 @@ def user_token(user_id: str) -> str:
 
 class UserFeed(rx.SharedState):
     """Newest images, credits and plan of one user. Linked to `user-<id>`, so a change made
-    by any tab, a worker or a webhook shows in every open tab of that user."""
+    by any tab, a worker or a webhook shows in every open tab of that user.
+    """
 
     # Gallery cards, newest first.
     items: list[dict[str, str]] = []
@@ -56,9 +57,9 @@ class UserFeed(rx.SharedState):
                 if not only_if_absent:
                     self.items[index] = new
                 return
-        self.items = sorted(
-            [new, *self.items], key=lambda c: c["created_iso"], reverse=True
-        )[:FEED_LIMIT]
+        self.items = sorted([new, *self.items], key=lambda c: c["created_iso"], reverse=True)[
+            :FEED_LIMIT
+        ]
 
     def _remove(self, image_id: str) -> None:
         self.items = [c for c in self.items if c["id"] != image_id]
@@ -98,6 +99,11 @@ class GalleryState(AuthState):
         return len(self.prompt)
 
     @rx.var
+    def prompt_counter(self) -> str:
+        """The counter under the prompt, e.g. 1,234 / 4,000."""
+        return f"{len(self.prompt):,} / {generation.MAX_PROMPT:,}"
+
+    @rx.var
     def cost(self) -> int:
         """Credits the next generation costs."""
         return get_settings().image_cost(self.quality) * int(self.count or 1)
@@ -115,7 +121,7 @@ class GalleryState(AuthState):
     # -- loading ------------------------------------------------------------
 
     @rx.event
-    async def load(self):  # noqa: ANN201
+    async def load(self):
         """on_load: link this tab to the user's feed and fill it from the database."""
         if not self._user_id:
             return
@@ -127,7 +133,7 @@ class GalleryState(AuthState):
         self.older, self.search, self.results = [], "", []
 
     @rx.event
-    async def load_more(self):  # noqa: ANN201
+    async def load_more(self):
         """Append the next page after the last card shown."""
         shown = self.older or (await self.get_state(UserFeed)).items
         if not shown or not self._user_id:
@@ -150,7 +156,7 @@ class GalleryState(AuthState):
         self.loading_more = False
 
     @rx.event
-    async def set_search(self, value: str):  # noqa: ANN201
+    async def set_search(self, value: str):
         """Search prompts (full-text); an empty box shows the gallery again."""
         self.search = value[:200]
         if not self.search.strip() or not self._user_id:
@@ -171,7 +177,7 @@ class GalleryState(AuthState):
     @rx.event
     def set_prompt(self, value: str) -> None:
         """Keep the prompt (the counter and the cost follow)."""
-        self.prompt = value[: generation.MAX_PROMPT + 1000]
+        self.prompt = value[:100_000]  # far past the limit: the counter and the error explain
         self.form_error = ""
 
     @rx.event
@@ -195,7 +201,7 @@ class GalleryState(AuthState):
         self.style = value
 
     @rx.event
-    async def submit(self, form_data: dict[str, Any]):  # noqa: ANN201
+    async def submit(self, form_data: dict[str, Any]):
         """Validate, debit, queue; the new cards appear at once in every tab."""
         if self.submitting:
             return
@@ -241,14 +247,14 @@ class GalleryState(AuthState):
     # -- per-image actions ------------------------------------------------------
 
     @rx.event
-    def use_settings(self, item: dict[str, str]):  # noqa: ANN201
+    def use_settings(self, item: dict[str, str]):
         """Fill the form with an image's prompt and options."""
         self.prompt, self.size, self.quality = item["prompt"], item["size"], item["quality"]
         self.style = item["style"] or "none"
         return rx.scroll_to("prompt")
 
     @rx.event
-    def copy_prompt(self, prompt: str):  # noqa: ANN201
+    def copy_prompt(self, prompt: str):
         """Copy a prompt to the clipboard."""
         return [rx.set_clipboard(prompt), rx.toast.info("Prompt copied", duration=1500)]
 
@@ -264,18 +270,18 @@ class GalleryState(AuthState):
             self.pending_delete = ""
 
     @rx.event
-    async def confirm_delete(self):  # noqa: ANN201
+    async def confirm_delete(self):
         """Delete the image (row and stored file)."""
         image_id, self.pending_delete = self.pending_delete, ""
         await self._act(image_id, "delete")
 
     @rx.event
-    async def cancel_image(self, image_id: str):  # noqa: ANN201
+    async def cancel_image(self, image_id: str):
         """Cancel a queued image (credits come back)."""
         await self._act(image_id, "cancel")
 
     @rx.event
-    async def dismiss_image(self, image_id: str):  # noqa: ANN201
+    async def dismiss_image(self, image_id: str):
         """Hide a failed or cancelled image."""
         await self._act(image_id, "dismiss")
 
@@ -315,7 +321,11 @@ def _submit(
         if user is None:
             raise ImagegenError("Your account no longer exists.")
         images = generation.submit_generation(
-            session=db, user=user, request=request, settings=get_settings(), enqueue=enqueue_generation
+            session=db,
+            user=user,
+            request=request,
+            settings=get_settings(),
+            enqueue=enqueue_generation,
         )
         return [card(image) for image in images]
 

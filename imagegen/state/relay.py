@@ -1,13 +1,14 @@
 """Live updates, consumer side: a lifespan task in each web process pops notifications from
 Redis (BLPOP, so each is handled by exactly one process) and writes the changed rows into the
-user's shared feed, which Reflex fans out to every open tab of that user."""
+user's shared feed, which Reflex fans out to every open tab of that user.
+"""
 
 import asyncio
 import logging
 import uuid
 
-import reflex as rx
 import redis.asyncio as aioredis
+import reflex as rx
 
 from imagegen.db import session_scope
 from imagegen.realtime import EVENTS_KEY, parse
@@ -19,7 +20,9 @@ from imagegen.state.gallery import UserFeed, user_token
 log = logging.getLogger(__name__)
 
 
-def _load(user_id: str, image_id: str | None) -> tuple[feed.FeedSnapshot | None, dict[str, str] | None]:
+def _load(
+    user_id: str, image_id: str | None
+) -> tuple[feed.FeedSnapshot | None, dict[str, str] | None]:
     """The user's balance/plan and, for an image event, the image's card (None: deleted)."""
     uid = uuid.UUID(user_id)
     with session_scope() as db:

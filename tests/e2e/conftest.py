@@ -33,7 +33,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 300) -> None:
+def _wait_until_up(
+    url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 300
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -60,8 +62,13 @@ def live_server(engine: object, tmp_path_factory: pytest.TempPathFactory) -> Ite
         "PORT": str(port),
         "APP_URL": url,
         "APP_ENV": "testing",
+        # Its own Redis db: its Dramatiq worker must not take the worker tests' messages.
+        "REDIS_URL": os.environ.get("TEST_E2E_REDIS_URL", "redis://127.0.0.1:6379/10"),
         "DATA_DIR": str(tmp_path_factory.mktemp("data")),
     }
+    import redis
+
+    redis.Redis.from_url(env["REDIS_URL"]).flushdb()
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "imagegen.cli", "run"],

@@ -104,7 +104,9 @@ class TestAuthenticate:
 
 class TestSessions:
     def test_token_is_256_bits_and_only_its_hash_is_stored(self, db: Session, user: User) -> None:
-        token, row = auth.create_session(session=db, user=user, ip_address="10.0.0.7", user_agent="UA/1")
+        token, row = auth.create_session(
+            session=db, user=user, ip_address="10.0.0.7", user_agent="UA/1"
+        )
         assert len(token) >= 43  # 32 bytes, base64url
         assert row.token == security.hash_token(token)
         assert token not in row.token

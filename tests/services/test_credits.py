@@ -21,25 +21,47 @@ DAY = timedelta(days=1)
 class TestDebit:
     def test_debits_until_the_limit_then_refuses(self, db: Session, user: User) -> None:
         allowance = credits.Allowance(limit=3, window=DAY)
-        balance = credits.debit(session=db, user_id=user.id, amount=2, allowance=allowance, reason="generation")
+        balance = credits.debit(
+            session=db, user_id=user.id, amount=2, allowance=allowance, reason="generation"
+        )
         assert (balance.used, balance.remaining) == (2, 1)
         with pytest.raises(OutOfCredits) as info:
-            credits.debit(session=db, user_id=user.id, amount=2, allowance=allowance, reason="generation")
+            credits.debit(
+                session=db, user_id=user.id, amount=2, allowance=allowance, reason="generation"
+            )
         assert info.value.remaining == 1 and info.value.resets_at is not None
         assert "Out of credits" in str(info.value) and "reset" in str(info.value)
         assert credits.get_balance(session=db, user_id=user.id, allowance=allowance).used == 2
 
-    def test_more_than_the_whole_allowance_is_refused_before_any_write(self, db: Session, user: User) -> None:
+    def test_more_than_the_whole_allowance_is_refused_before_any_write(
+        self, db: Session, user: User
+    ) -> None:
         with pytest.raises(OutOfCredits):
-            credits.debit(session=db, user_id=user.id, amount=11, allowance=credits.Allowance(10, DAY), reason="x")
-        assert credits.get_balance(session=db, user_id=user.id, allowance=credits.Allowance(10, DAY)).used == 0
+            credits.debit(
+                session=db,
+                user_id=user.id,
+                amount=11,
+                allowance=credits.Allowance(10, DAY),
+                reason="x",
+            )
+        assert (
+            credits.get_balance(
+                session=db, user_id=user.id, allowance=credits.Allowance(10, DAY)
+            ).used
+            == 0
+        )
 
     def test_expired_window_starts_over(self, db: Session, user: User) -> None:
         allowance = credits.Allowance(limit=2, window=DAY)
         credits.debit(session=db, user_id=user.id, amount=2, allowance=allowance, reason="x")
-        db.execute(text("UPDATE usage SET expire = now() - interval '1 second' WHERE key = :k"), {"k": credits.usage_key(user.id)})
+        db.execute(
+            text("UPDATE usage SET expire = now() - interval '1 second' WHERE key = :k"),
+            {"k": credits.usage_key(user.id)},
+        )
         assert credits.get_balance(session=db, user_id=user.id, allowance=allowance).used == 0
-        balance = credits.debit(session=db, user_id=user.id, amount=1, allowance=allowance, reason="x")
+        balance = credits.debit(
+            session=db, user_id=user.id, amount=1, allowance=allowance, reason="x"
+        )
         assert balance.used == 1
         assert balance.resets_at is not None
 
@@ -49,8 +71,14 @@ class TestDebit:
         images = [Image(user_id=user.id, prompt=f"p{i}") for i in range(3)]
         db.add_all(images)
         db.flush()
-        credits.debit(session=db, user_id=user.id, amount=3, allowance=credits.Allowance(10, DAY),
-                      reason="generation", image_ids=[i.id for i in images])
+        credits.debit(
+            session=db,
+            user_id=user.id,
+            amount=3,
+            allowance=credits.Allowance(10, DAY),
+            reason="generation",
+            image_ids=[i.id for i in images],
+        )
         rows = credits.ledger(session=db, user_id=user.id)
         assert sorted(r.amount for r in rows) == [-1, -1, -1]
         assert {r.image_id for r in rows} == {i.id for i in images}
@@ -59,10 +87,14 @@ class TestDebit:
 class TestRefund:
     def test_refund_gives_back_and_is_recorded(self, db: Session, user: User) -> None:
         allowance = credits.Allowance(limit=5, window=DAY)
-        credits.debit(session=db, user_id=user.id, amount=4, allowance=allowance, reason="generation")
+        credits.debit(
+            session=db, user_id=user.id, amount=4, allowance=allowance, reason="generation"
+        )
         credits.refund(session=db, user_id=user.id, amount=3, reason="refund: generation failed")
         assert credits.get_balance(session=db, user_id=user.id, allowance=allowance).used == 1
-        amounts = [r.amount for r in db.exec(select(CreditLedger).where(CreditLedger.user_id == user.id))]
+        amounts = [
+            r.amount for r in db.exec(select(CreditLedger).where(CreditLedger.user_id == user.id))
+        ]
         assert sorted(amounts) == [-4, 3]
 
     def test_refund_never_goes_below_zero(self, db: Session, user: User) -> None:
@@ -88,7 +120,9 @@ def test_200_concurrent_debits_at_a_balance_of_5_exactly_5_succeed(engine) -> No
         for _ in range(n):
             with Session(wide) as s:
                 try:
-                    credits.debit(session=s, user_id=user_id, amount=1, allowance=allowance, reason="race")
+                    credits.debit(
+                        session=s, user_id=user_id, amount=1, allowance=allowance, reason="race"
+                    )
                     s.commit()
                     ok = True
                 except OutOfCredits:

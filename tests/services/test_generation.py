@@ -15,16 +15,29 @@ from imagegen.settings import get_settings
 from tests.fixtures.users import create_user
 
 
-def submit(db: Session, user: User, prompt: str = "a red fox in snow", count: int = 1, sent: list | None = None) -> list[Image]:
-    request = generation.validate_request(prompt=prompt, size="1024x1024", quality="medium", count=count, style=None)
+def submit(
+    db: Session,
+    user: User,
+    prompt: str = "a red fox in snow",
+    count: int = 1,
+    sent: list | None = None,
+) -> list[Image]:
+    request = generation.validate_request(
+        prompt=prompt, size="1024x1024", quality="medium", count=count, style=None
+    )
     return generation.submit_generation(
-        session=db, user=user, request=request, settings=get_settings(),
+        session=db,
+        user=user,
+        request=request,
+        settings=get_settings(),
         enqueue=(sent.extend if sent is not None else lambda ids: None),
     )
 
 
 def used(db: Session, user: User) -> int:
-    return credits.get_balance(session=db, user_id=user.id, allowance=credits.plan_allowance(get_settings(), user.plan)).used
+    return credits.get_balance(
+        session=db, user_id=user.id, allowance=credits.plan_allowance(get_settings(), user.plan)
+    ).used
 
 
 class TestValidation:
@@ -44,21 +57,37 @@ class TestValidation:
             generation.validate_prompt(prompt)
 
     def test_trims_and_keeps_newlines_emoji_and_rtl(self) -> None:
-        assert generation.validate_prompt("  a cat\r\nin a hat 🐈 שלום  ") == "a cat\nin a hat 🐈 שלום"
+        assert (
+            generation.validate_prompt("  a cat\r\nin a hat 🐈 שלום  ") == "a cat\nin a hat 🐈 שלום"
+        )
         assert generation.validate_prompt("x" * 4000) == "x" * 4000
 
     @pytest.mark.parametrize(
         ("field", "value"),
-        [("size", "999x999"), ("quality", "ultra"), ("count", 0), ("count", 5), ("style", "cubism")],
+        [
+            ("size", "999x999"),
+            ("quality", "ultra"),
+            ("count", 0),
+            ("count", 5),
+            ("style", "cubism"),
+        ],
     )
     def test_options_are_checked(self, field: str, value: object) -> None:
-        options: dict = {"prompt": "ok", "size": "1024x1024", "quality": "low", "count": 1, "style": None}
+        options: dict = {
+            "prompt": "ok",
+            "size": "1024x1024",
+            "quality": "low",
+            "count": 1,
+            "style": None,
+        }
         options[field] = value
         with pytest.raises(InvalidInput):
             generation.validate_request(**options)
 
     def test_style_is_added_to_the_model_prompt_only(self) -> None:
-        request = generation.validate_request(prompt="a fox", size="1536x1024", quality="high", count=2, style="watercolor")
+        request = generation.validate_request(
+            prompt="a fox", size="1536x1024", quality="high", count=2, style="watercolor"
+        )
         assert request.prompt == "a fox"
         assert "watercolor" in request.model_prompt
 
@@ -106,8 +135,14 @@ class TestTransitions:
         started = generation.start_generation(session=db, image_id=image.id)
         assert started is not None and started.status == "generating" and started.attempts == 1
         done = generation.complete_generation(
-            session=db, image_id=image.id, image_url="/x.png", storage_key="k.png",
-            storage_file_id=None, width=1024, height=1024, provider="offline",
+            session=db,
+            image_id=image.id,
+            image_url="/x.png",
+            storage_key="k.png",
+            storage_file_id=None,
+            width=1024,
+            height=1024,
+            provider="offline",
         )
         assert done is not None and done.status == "completed" and done.completed_at is not None
         # A redelivered message for a completed image is skipped.
@@ -119,13 +154,24 @@ class TestTransitions:
         assert generation.fail_generation(session=db, image_id=image.id, reason="boom") is not None
         assert generation.fail_generation(session=db, image_id=image.id, reason="again") is None
         assert used(db, user) == 0
-        refunds = db.exec(select(CreditLedger).where(CreditLedger.user_id == user.id, CreditLedger.amount > 0)).all()
+        refunds = db.exec(
+            select(CreditLedger).where(CreditLedger.user_id == user.id, CreditLedger.amount > 0)
+        ).all()
         assert len(refunds) == 1
         # A late completion after the failure is refused (the worker then deletes its file).
-        assert generation.complete_generation(
-            session=db, image_id=image.id, image_url="/x", storage_key="k.png",
-            storage_file_id=None, width=1, height=1, provider="offline",
-        ) is None
+        assert (
+            generation.complete_generation(
+                session=db,
+                image_id=image.id,
+                image_url="/x",
+                storage_key="k.png",
+                storage_file_id=None,
+                width=1,
+                height=1,
+                provider="offline",
+            )
+            is None
+        )
 
     def test_cancel_only_when_queued_and_refunds(self, db: Session, user: User) -> None:
         first, second = submit(db, user, count=2)
@@ -140,7 +186,10 @@ class TestTransitions:
 
     def test_watchdog_fails_and_refunds_stuck_images(self, db: Session, user: User) -> None:
         stuck, fresh = submit(db, user, count=2)
-        db.execute(text("UPDATE image SET updated_at = now() - interval '1 hour' WHERE id = :id"), {"id": stuck.id})
+        db.execute(
+            text("UPDATE image SET updated_at = now() - interval '1 hour' WHERE id = :id"),
+            {"id": stuck.id},
+        )
         failed = generation.fail_stuck_generations(session=db, older_than=timedelta(minutes=15))
         assert [i.id for i in failed] == [stuck.id]
         db.refresh(fresh)
@@ -154,11 +203,15 @@ class TestGallery:
             submit(db, user, prompt=f"lighthouse number {n}" if n % 2 else f"mountain lake {n}")
         first = generation.list_images(session=db, user_id=user.id, limit=3)
         last = first[-1]
-        rest = generation.list_images(session=db, user_id=user.id, limit=3, before=(last.created_at, last.id))
+        rest = generation.list_images(
+            session=db, user_id=user.id, limit=3, before=(last.created_at, last.id)
+        )
         assert len(first) == 3 and len(rest) == 2
         everything = first + rest
         assert len({i.id for i in everything}) == 5
-        assert [i.created_at for i in everything] == sorted((i.created_at for i in everything), reverse=True)
+        assert [i.created_at for i in everything] == sorted(
+            (i.created_at for i in everything), reverse=True
+        )
         found = generation.list_images(session=db, user_id=user.id, search="Lighthouse")
         assert {i.prompt for i in found} == {"lighthouse number 1", "lighthouse number 3"}
 
@@ -178,9 +231,15 @@ class TestOwnerChecks:
         intruder = create_user(db, name="Mallory")
         calls = {
             "get": lambda: generation.get_image(session=db, user_id=intruder.id, image_id=image.id),
-            "cancel": lambda: generation.cancel_generation(session=db, user_id=intruder.id, image_id=image.id),
-            "delete": lambda: generation.delete_image(session=db, user_id=intruder.id, image_id=image.id, delete_file=lambda k, f: None),
-            "dismiss": lambda: generation.dismiss_image(session=db, user_id=intruder.id, image_id=image.id),
+            "cancel": lambda: generation.cancel_generation(
+                session=db, user_id=intruder.id, image_id=image.id
+            ),
+            "delete": lambda: generation.delete_image(
+                session=db, user_id=intruder.id, image_id=image.id, delete_file=lambda k, f: None
+            ),
+            "dismiss": lambda: generation.dismiss_image(
+                session=db, user_id=intruder.id, image_id=image.id
+            ),
         }
         with pytest.raises(ImageNotFound):
             calls[action]()
@@ -200,11 +259,29 @@ class TestOwnerChecks:
             user_id = user.id
             done, pending = submit(db, user, count=2)
             generation.start_generation(session=db, image_id=done.id)
-            generation.complete_generation(session=db, image_id=done.id, image_url="/u", storage_key="u/d.png",
-                                           storage_file_id="f1", width=1, height=1, provider="offline")
+            generation.complete_generation(
+                session=db,
+                image_id=done.id,
+                image_url="/u",
+                storage_key="u/d.png",
+                storage_file_id="f1",
+                width=1,
+                height=1,
+                provider="offline",
+            )
         with session_scope() as db:
-            generation.delete_image(session=db, user_id=user_id, image_id=done.id, delete_file=lambda k, f: removed.append(k))
-            generation.delete_image(session=db, user_id=user_id, image_id=pending.id, delete_file=lambda k, f: removed.append(k))
+            generation.delete_image(
+                session=db,
+                user_id=user_id,
+                image_id=done.id,
+                delete_file=lambda k, f: removed.append(k),
+            )
+            generation.delete_image(
+                session=db,
+                user_id=user_id,
+                image_id=pending.id,
+                delete_file=lambda k, f: removed.append(k),
+            )
             assert removed == []
         assert removed == ["u/d.png"]
         with session_scope() as db:

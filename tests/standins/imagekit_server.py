@@ -23,11 +23,13 @@ class ImageKitStandIn:
         self.files: dict[str, dict] = {}  # fileId -> {"path", "data"}
         self.requests: list[dict] = []
         self.failures: deque[str] = deque()
-        app = Starlette(routes=[
-            Route("/api/v1/files/upload", self._upload, methods=["POST"]),
-            Route("/v1/files/{file_id}", self._delete, methods=["DELETE"]),
-            Route("/ik/{path:path}", self._serve, methods=["GET"]),
-        ])
+        app = Starlette(
+            routes=[
+                Route("/api/v1/files/upload", self._upload, methods=["POST"]),
+                Route("/v1/files/{file_id}", self._delete, methods=["DELETE"]),
+                Route("/ik/{path:path}", self._serve, methods=["GET"]),
+            ]
+        )
         self._server = ThreadedServer(app)
 
     @property
@@ -52,9 +54,17 @@ class ImageKitStandIn:
 
     async def _upload(self, request: Request) -> Response:
         form = await request.form()
-        self.requests.append({"path": "upload", "headers": dict(request.headers), "fields": {k: v for k, v in form.items() if isinstance(v, str)}})
+        self.requests.append(
+            {
+                "path": "upload",
+                "headers": dict(request.headers),
+                "fields": {k: v for k, v in form.items() if isinstance(v, str)},
+            }
+        )
         if not self._authorised(request):
-            return JSONResponse({"message": "Your request does not contain private API key."}, status_code=401)
+            return JSONResponse(
+                {"message": "Your request does not contain private API key."}, status_code=401
+            )
         if self.failures:
             self.failures.popleft()
             return JSONResponse({"message": "Internal server error"}, status_code=500)
@@ -68,11 +78,20 @@ class ImageKitStandIn:
         with Image.open(io.BytesIO(data)) as img:
             width, height = img.size
         url = f"{self.url_endpoint}/{path}"
-        return JSONResponse({
-            "fileId": file_id, "name": name, "filePath": f"/{path}", "url": url,
-            "thumbnailUrl": f"{url}?tr=n-ik_ml_thumbnail", "height": height, "width": width,
-            "size": len(data), "fileType": "image", "versionInfo": {"id": file_id, "name": "Version 1"},
-        })
+        return JSONResponse(
+            {
+                "fileId": file_id,
+                "name": name,
+                "filePath": f"/{path}",
+                "url": url,
+                "thumbnailUrl": f"{url}?tr=n-ik_ml_thumbnail",
+                "height": height,
+                "width": width,
+                "size": len(data),
+                "fileType": "image",
+                "versionInfo": {"id": file_id, "name": "Version 1"},
+            }
+        )
 
     async def _delete(self, request: Request) -> Response:
         self.requests.append({"path": "delete", "headers": dict(request.headers)})

@@ -21,13 +21,17 @@ from tests.standins.server import ThreadedServer
 def png(size: str, colour: tuple[int, int, int] = (40, 90, 200)) -> bytes:
     width, height = (int(n) for n in size.split("x"))
     img = Image.new("RGB", (width, height), colour)
-    ImageDraw.Draw(img).ellipse((width // 4, height // 4, 3 * width // 4, 3 * height // 4), fill=(250, 200, 60))
+    ImageDraw.Draw(img).ellipse(
+        (width // 4, height // 4, 3 * width // 4, 3 * height // 4), fill=(250, 200, 60)
+    )
     out = io.BytesIO()
     img.save(out, format="PNG", compress_level=1)
     return out.getvalue()
 
 
-def _error(status: int, message: str, code: str | None, kind: str, headers: dict | None = None) -> JSONResponse:
+def _error(
+    status: int, message: str, code: str | None, kind: str, headers: dict | None = None
+) -> JSONResponse:
     body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -56,21 +60,40 @@ class OpenAIStandIn:
         self.requests.append({"json": body, "headers": dict(request.headers)})
         behaviour = self.behaviours.popleft() if self.behaviours else "ok"
         if behaviour == "429":
-            return _error(429, "Rate limit reached for images.", "rate_limit_exceeded", "requests", {"retry-after": "1"})
+            return _error(
+                429,
+                "Rate limit reached for images.",
+                "rate_limit_exceeded",
+                "requests",
+                {"retry-after": "1"},
+            )
         if behaviour == "500":
-            return _error(500, "The server had an error while processing your request.", None, "server_error")
+            return _error(
+                500, "The server had an error while processing your request.", None, "server_error"
+            )
         if behaviour == "content_policy":
-            return _error(400, "Your request was rejected by the safety system.", "content_policy_violation", "invalid_request_error")
+            return _error(
+                400,
+                "Your request was rejected by the safety system.",
+                "content_policy_violation",
+                "invalid_request_error",
+            )
         if behaviour == "hang":
             deadline = time.monotonic() + self.hang_seconds
             while time.monotonic() < deadline and not self._stopping:
                 await asyncio.sleep(0.05)
-        data = b"\x89PNG but not really" if behaviour == "garbage" else png(body.get("size", "1024x1024"))
-        return JSONResponse({
-            "created": int(time.time()),
-            "data": [{"b64_json": base64.b64encode(data).decode()}],
-            "usage": {"total_tokens": 100, "input_tokens": 10, "output_tokens": 90},
-        })
+        data = (
+            b"\x89PNG but not really"
+            if behaviour == "garbage"
+            else png(body.get("size", "1024x1024"))
+        )
+        return JSONResponse(
+            {
+                "created": int(time.time()),
+                "data": [{"b64_json": base64.b64encode(data).decode()}],
+                "usage": {"total_tokens": 100, "input_tokens": 10, "output_tokens": 90},
+            }
+        )
 
     def __enter__(self) -> "OpenAIStandIn":
         self._server.start()

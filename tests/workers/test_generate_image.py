@@ -40,7 +40,9 @@ def imagekit_standin() -> Iterator[ImageKitStandIn]:
 
 
 @pytest.fixture
-def worker(engine, redis_client, openai_standin, imagekit_standin, monkeypatch) -> Iterator[dramatiq.Worker]:
+def worker(
+    engine, redis_client, openai_standin, imagekit_standin, monkeypatch
+) -> Iterator[dramatiq.Worker]:
     """A Dramatiq worker in this process whose providers are the SDKs pointed at stand-ins."""
     from workers import generate_image as actor_module
     from workers.broker import broker
@@ -50,8 +52,12 @@ def worker(engine, redis_client, openai_standin, imagekit_standin, monkeypatch) 
     imagekit_standin.failures.clear()
     providers = Providers(
         generator=OpenAIImageGenerator(api_key="sk-worker-test", base_url=openai_standin.base_url),
-        storage=ImageKitStorage(private_key=imagekit_standin.private_key, public_key="pub",
-                                url_endpoint=imagekit_standin.url_endpoint, base_url=imagekit_standin.base_url),
+        storage=ImageKitStorage(
+            private_key=imagekit_standin.private_key,
+            public_key="pub",
+            url_endpoint=imagekit_standin.url_endpoint,
+            base_url=imagekit_standin.base_url,
+        ),
     )
     monkeypatch.setattr(actor_module, "_providers", lambda: providers)
     broker.flush_all()
@@ -67,8 +73,16 @@ def submit(count: int = 1) -> tuple[uuid.UUID, list[uuid.UUID]]:
 
     with session_scope() as db:
         user = create_user(db)
-        request = generation.validate_request(prompt="a fox in the snow", size="1024x1024", quality="low", count=count, style=None)
-        images = generation.submit_generation(session=db, user=user, request=request, settings=get_settings(), enqueue=enqueue_generation)
+        request = generation.validate_request(
+            prompt="a fox in the snow", size="1024x1024", quality="low", count=count, style=None
+        )
+        images = generation.submit_generation(
+            session=db,
+            user=user,
+            request=request,
+            settings=get_settings(),
+            enqueue=enqueue_generation,
+        )
         return user.id, [i.id for i in images]
 
 
@@ -86,22 +100,30 @@ def wait_for(image_id: uuid.UUID, statuses: tuple[str, ...], timeout: float = 30
 def used(user_id: uuid.UUID) -> int:
     with session_scope() as db:
         user = db.get(User, user_id)
-        return credits.get_balance(session=db, user_id=user_id, allowance=credits.plan_allowance(get_settings(), user.plan)).used
+        return credits.get_balance(
+            session=db, user_id=user_id, allowance=credits.plan_allowance(get_settings(), user.plan)
+        ).used
 
 
 def ledger(user_id: uuid.UUID) -> list[int]:
     with session_scope() as db:
-        return sorted(r.amount for r in db.exec(select(CreditLedger).where(CreditLedger.user_id == user_id)))
+        return sorted(
+            r.amount for r in db.exec(select(CreditLedger).where(CreditLedger.user_id == user_id))
+        )
 
 
-def test_completes_through_the_sdks_and_publishes(worker, openai_standin, imagekit_standin, redis_client) -> None:
+def test_completes_through_the_sdks_and_publishes(
+    worker, openai_standin, imagekit_standin, redis_client
+) -> None:
     user_id, (image_id,) = submit()
     image = wait_for(image_id, ("completed", "failed"))
     assert image.status == "completed", image.error
     assert image.provider == "openai" and (image.width, image.height) == (1024, 1024)
     assert image.image_url.startswith(imagekit_standin.url_endpoint)
     assert httpx.get(image.image_url).content[:4] == b"\x89PNG"
-    assert imagekit_standin.files[image.storage_file_id]["path"].endswith(f"{user_id}/{image_id}.png")
+    assert imagekit_standin.files[image.storage_file_id]["path"].endswith(
+        f"{user_id}/{image_id}.png"
+    )
     assert openai_standin.requests[-1]["headers"]["authorization"] == "Bearer sk-worker-test"
     assert used(user_id) == 1
     events = [e for e in redis_client.lrange(EVENTS_KEY, 0, -1) if str(image_id).encode() in e]
@@ -186,11 +208,24 @@ def test_watchdog_sweep_fails_stuck_work_and_notifies(engine, redis_client) -> N
 
     with session_scope() as db:
         user = create_user(db)
-        request = generation.validate_request(prompt="stuck", size="1024x1024", quality="low", count=1, style=None)
-        (image,) = generation.submit_generation(session=db, user=user, request=request, settings=get_settings(), enqueue=lambda ids: None)
+        request = generation.validate_request(
+            prompt="stuck", size="1024x1024", quality="low", count=1, style=None
+        )
+        (image,) = generation.submit_generation(
+            session=db,
+            user=user,
+            request=request,
+            settings=get_settings(),
+            enqueue=lambda ids: None,
+        )
         user_id, image_id = user.id, image.id
     with session_scope() as db:
-        db.execute(text("UPDATE image SET status = 'generating', updated_at = now() - interval '2 hours' WHERE id = :id"), {"id": image_id})
+        db.execute(
+            text(
+                "UPDATE image SET status = 'generating', updated_at = now() - interval '2 hours' WHERE id = :id"
+            ),
+            {"id": image_id},
+        )
     assert run_once(older_than=timedelta(minutes=15)) >= 1
     image = wait_for(image_id, ("failed",))
     assert "too long" in image.error

@@ -1,0 +1,110 @@
+"""Generation in the browser: live cards in every tab of the user (and no one else's),
+delete with confirmation, out of credits, bad prompts."""
+
+import re
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import text
+
+from imagegen.db import session_scope
+from imagegen.services.credits import usage_key
+from tests.e2e.test_auth_flow import register
+from tests.fixtures.users import unique_email
+
+pytestmark = pytest.mark.e2e
+
+
+def credits_left(page: Page) -> int:
+    return int(
+        re.search(r"(\d+) credits left", page.locator("#credits-left").inner_text()).group(1)
+    )
+
+
+def test_image_appears_live_in_every_tab_of_the_user_only(
+    page: Page, browser: Browser, live_server: str
+) -> None:
+    # Given Ada with two tabs, and Bob in another browser
+    register(page, unique_email("ada"))
+    expect(page.get_by_text("10 credits left")).to_be_visible()
+    second_tab = page.context.new_page()
+    second_tab.goto("/")
+    expect(second_tab.get_by_text("No images yet")).to_be_visible()
+    bob_context = browser.new_context(base_url=live_server)
+    bob = bob_context.new_page()
+    register(bob, unique_email("bob"), name="Bob")
+    expect(bob.get_by_text("No images yet")).to_be_visible()
+
+    # When Ada generates
+    prompt = "A lighthouse on a cliff at dawn, oil painting"
+    page.get_by_label("Prompt").fill(prompt)
+    expect(page.get_by_text("Costs 1 credit")).to_be_visible()
+    page.get_by_role("button", name="Generate").click()
+
+    # Then a queued/generating card shows at once, then the image, without reload, in both tabs
+    expect(page.locator("[data-testid=image-card]").first).to_be_visible(timeout=5000)
+    for tab in (page, second_tab):
+        expect(tab.get_by_role("img", name=prompt)).to_be_visible(timeout=30_000)
+        expect(tab.get_by_text("9 credits left")).to_be_visible()
+    assert page.get_by_role("img", name=prompt).evaluate("img => img.naturalWidth") > 0
+    # And Bob's tab did not change
+    expect(bob.get_by_text("No images yet")).to_be_visible()
+    assert bob.locator("[data-testid=image-card]").count() == 0
+    expect(bob.get_by_text("10 credits left")).to_be_visible()
+    bob_context.close()
+
+    # The image file is the owner's only
+    src = page.get_by_role("img", name=prompt).get_attribute("src")
+    assert page.request.get(src).status == 200
+    other = browser.new_context(base_url=live_server)
+    assert other.request.get(src).status == 404
+    other.close()
+
+    # Delete asks first, then removes it from both tabs
+    page.get_by_role("button", name="Delete image").click()
+    page.get_by_role("button", name="Delete", exact=True).click()
+    for tab in (page, second_tab):
+        expect(tab.get_by_role("img", name=prompt)).to_have_count(0)
+        expect(tab.get_by_text("No images yet")).to_be_visible()
+    assert page.request.get(src).status == 404
+
+
+def test_out_of_credits_says_when_and_links_to_billing(page: Page) -> None:
+    email = unique_email("broke")
+    register(page, email)
+    expect(page.get_by_text("10 credits left")).to_be_visible()
+    with session_scope() as db:
+        user_id = db.execute(
+            text('SELECT id FROM "user" WHERE email = :e'), {"e": email}
+        ).scalar_one()
+        db.execute(
+            text(
+                "INSERT INTO usage (key, points, expire) VALUES (:k, 10, now() + interval '1 day')"
+            ),
+            {"k": usage_key(user_id)},
+        )
+    page.get_by_label("Prompt").fill("one more, please")
+    page.get_by_role("button", name="Generate").click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("Out of credits")
+    expect(alert).to_contain_text("reset")
+    expect(alert.get_by_role("link", name=re.compile("Billing"))).to_have_attribute(
+        "href", "/billing"
+    )
+    expect(page.locator("[data-testid=image-card]")).to_have_count(0)
+    expect(page.get_by_label("Prompt")).to_have_value("one more, please")
+
+
+def test_bad_prompts_get_a_clear_message_and_lose_nothing(page: Page) -> None:
+    register(page, unique_email("typo"))
+    page.get_by_role("button", name="Generate").click()
+    expect(page.get_by_role("alert")).to_contain_text("the prompt is empty")
+    long_prompt = "a" * 10_000
+    page.get_by_label("Prompt").fill(long_prompt)
+    expect(page.get_by_text("10,000 / 4,000")).to_be_visible()
+    page.get_by_role("button", name="Generate").click()
+    expect(page.get_by_role("alert")).to_contain_text(
+        "The prompt is 10,000 characters; the limit is 4,000."
+    )
+    expect(page.get_by_label("Prompt")).to_have_value(long_prompt)
+    expect(page.get_by_text("10 credits left")).to_be_visible()
