@@ -198,6 +198,8 @@ def serve() -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `imagegen` command."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    for noisy in ("pgserver", "alembic.runtime.plugins"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     parser = argparse.ArgumentParser(prog="imagegen")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="serve the app with workers (embedded engines when unset)")

@@ -46,7 +46,11 @@ def test_image_appears_live_in_every_tab_of_the_user_only(
     for tab in (page, second_tab):
         expect(tab.get_by_role("img", name=prompt)).to_be_visible(timeout=30_000)
         expect(tab.get_by_text("9 credits left")).to_be_visible()
-    assert page.get_by_role("img", name=prompt).evaluate("img => img.naturalWidth") > 0
+    # The picture really loads (the thumbnail is made on first request).
+    page.wait_for_function(
+        "alt => [...document.images].some(i => i.alt === alt && i.complete && i.naturalWidth > 0)",
+        arg=prompt,
+    )
     # And Bob's tab did not change
     expect(bob.get_by_text("No images yet")).to_be_visible()
     assert bob.locator("[data-testid=image-card]").count() == 0
@@ -59,6 +63,21 @@ def test_image_appears_live_in_every_tab_of_the_user_only(
     other = browser.new_context(base_url=live_server)
     assert other.request.get(src).status == 404
     other.close()
+
+    # Download gives the PNG as a file; Copy prompt confirms
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download").click()
+    assert download.value.suggested_filename.endswith(".png")
+    page.get_by_role("button", name="Copy prompt").click()
+    expect(page.get_by_text("Prompt copied")).to_be_visible()
+
+    # The account page lists the debit
+    second_tab.goto("/account")
+    expect(second_tab.get_by_role("table", name="Credit history")).to_contain_text(
+        "Image generation"
+    )
+    expect(second_tab.get_by_role("table", name="Credit history")).to_contain_text("-1")
+    second_tab.goto("/")
 
     # Delete asks first, then removes it from both tabs
     page.get_by_role("button", name="Delete image").click()
