@@ -53,7 +53,6 @@ def ledger_card() -> rx.Component:
                         rx.table.body(rx.foreach(AccountState.ledger, _ledger_row)),
                         width="100%",
                         size="1",
-                        aria_label="Credit history",
                     ),
                     rx.text("No credits used yet.", color_scheme="gray", size="2"),
                 ),
@@ -61,6 +60,7 @@ def ledger_card() -> rx.Component:
             spacing="3",
             width="100%",
         ),
+        id="credit-history",
         width="100%",
     )
 

@@ -73,10 +73,10 @@ def test_image_appears_live_in_every_tab_of_the_user_only(
 
     # The account page lists the debit
     second_tab.goto("/account")
-    expect(second_tab.get_by_role("table", name="Credit history")).to_contain_text(
+    expect(second_tab.locator("#credit-history table")).to_contain_text(
         "Image generation"
     )
-    expect(second_tab.get_by_role("table", name="Credit history")).to_contain_text("-1")
+    expect(second_tab.locator("#credit-history table")).to_contain_text("-1")
     second_tab.goto("/")
 
     # Delete asks first, then removes it from both tabs
