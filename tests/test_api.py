@@ -128,3 +128,51 @@ def test_health_is_503_when_redis_is_down(
     response = client.get(routes.API_HEALTH)
     assert response.status_code == 503
     assert response.json()["redis"] == "down" and response.json()["database"] == "ok"
+
+
+def _signed_in_client(email: str) -> TestClient:
+    client = TestClient(build_api(), base_url="http://localhost:3000", follow_redirects=False)
+    login = client.post(routes.API_LOGIN, data={"email": email, "password": DEFAULT_PASSWORD})
+    client.cookies.set(routes.SESSION_COOKIE, login.headers["set-cookie"].split(";")[0].split("=", 1)[1])
+    return client
+
+
+def test_image_file_and_download_are_the_owners_only(tmp_path) -> None:
+    from imagegen.models import User
+    from imagegen.providers.compose import get_storage
+    from imagegen.providers.image_generator import OfflineImageGenerator
+    from imagegen.services import generation, pipeline
+    from imagegen.settings import get_settings
+
+    owner_email, other_email = unique_email("owner"), unique_email("other")
+    with session_scope() as db:
+        owner = create_user(db, email=owner_email)
+        create_user(db, email=other_email)
+        request = generation.validate_request(prompt="mine", size="1024x1024", quality="low", count=1, style=None)
+        (image,) = generation.submit_generation(session=db, user=owner, request=request, settings=get_settings(), enqueue=lambda ids: None)
+        image_id = image.id
+    outcome = pipeline.run_generation(
+        image_id=image_id, generator=OfflineImageGenerator(), storage=get_storage(),
+        notify=lambda u, i: None, session_factory=session_scope, timeout=5, final_attempt=True,
+    )
+    assert outcome == "completed"
+    with session_scope() as db:
+        url = db.get(generation.Image, image_id).image_url
+    owner_client, other_client = _signed_in_client(owner_email), _signed_in_client(other_email)
+    anonymous = TestClient(build_api(), base_url="http://localhost:3000")
+    download = routes.image_download_url(image_id)
+
+    assert owner_client.get(url).content[:4] == b"\x89PNG"
+    assert owner_client.get(f"{url}?w=256").headers["content-type"] == "image/webp"
+    response = owner_client.get(download)
+    assert response.status_code == 200
+    assert response.headers["content-disposition"] == f'attachment; filename="imagegen-{image_id}.png"'
+    for client in (other_client, anonymous):
+        for path in (url, f"{url}?w=256", download):
+            assert client.get(path).status_code == 404, path
+    # Ids that are not ids, and keys that try to escape, are simply not found.
+    assert owner_client.get("/api/images/not-a-uuid/download").status_code == 404
+    assert owner_client.get("/api/images/file/../../etc/passwd").status_code == 404
+    with session_scope() as db:
+        for email in (owner_email, other_email):
+            db.delete(db.exec(generation.select(User).where(User.email == email)).one())

@@ -20,6 +20,17 @@ from imagegen.state.gallery import UserFeed, user_token
 log = logging.getLogger(__name__)
 
 
+class _SharedTokenNoise(logging.Filter):
+    """Reflex warns that the shared token `user-<id>` is "a disconnected client" each time the
+    relay writes to it; it is not a socket, the fan-out to the real tabs happens regardless."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "send delta to disconnected client 'user-" not in record.getMessage()
+
+
+logging.getLogger("reflex.app").addFilter(_SharedTokenNoise())
+
+
 def _load(
     user_id: str, image_id: str | None
 ) -> tuple[feed.FeedSnapshot | None, dict[str, str] | None]:
