@@ -69,3 +69,9 @@ class ImageNotFound(ImagegenError):
     """No such image for this user (also what another user's image looks like)."""
 
     message = "Image not found."
+
+
+class BillingUnavailable(ImagegenError):
+    """Billing is not configured, or Polar could not be reached."""
+
+    message = "Billing is not available right now. Please try again later."
