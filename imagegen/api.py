@@ -22,7 +22,8 @@ from imagegen.models import Image, utcnow
 from imagegen.providers.compose import get_storage
 from imagegen.providers.image_storage import LocalImageStorage
 from imagegen.redis_client import get_redis
-from imagegen.services import auth, flash, generation, health
+from imagegen.realtime import publish_account_changed
+from imagegen.services import auth, billing_events, flash, generation, health
 from imagegen.services.throttle import Throttle
 from imagegen.settings import get_settings
 
@@ -250,6 +251,55 @@ def _local_storage() -> "LocalImageStorage | None":
     return storage if isinstance(storage, LocalImageStorage) else None
 
 
+MAX_WEBHOOK_BYTES = 1024 * 1024
+
+
+async def polar_webhook(request: Request) -> Response:
+    """POST /api/webhooks/polar: verify (Standard Webhooks via polar-sdk), then apply once.
+
+    403 bad/missing signature or stale timestamp; 400 unreadable body; 413 too large;
+    202 for events we do not act on (unknown type, unknown customer); 200 otherwise.
+    """
+    from polar.v2026_10.webhooks import (
+        PolarWebhookError,
+        PolarWebhookUnknownTypeError,
+        PolarWebhookVerificationError,
+        validate_event,
+    )
+
+    settings = get_settings()
+    if int(request.headers.get("content-length") or 0) > MAX_WEBHOOK_BYTES:
+        return JSONResponse({"error": "payload too large"}, status_code=413)
+    body = await request.body()
+    if len(body) > MAX_WEBHOOK_BYTES:
+        return JSONResponse({"error": "payload too large"}, status_code=413)
+    if not settings.polar_webhook_secret:
+        return JSONResponse({"error": "webhooks are not configured"}, status_code=403)
+    try:
+        payload = validate_event(body, dict(request.headers), settings.polar_webhook_secret)
+    except PolarWebhookVerificationError:
+        return JSONResponse({"error": "invalid signature"}, status_code=403)
+    except PolarWebhookUnknownTypeError as exc:
+        return JSONResponse({"status": "ignored", "type": exc.event_type}, status_code=202)
+    except PolarWebhookError:
+        return JSONResponse({"error": "malformed payload"}, status_code=400)
+    event = billing_events.from_payload(request.headers["webhook-id"], payload)
+    if event is None:
+        return JSONResponse({"status": "ignored", "type": payload.type}, status_code=202)
+
+    def apply() -> tuple[str, uuid.UUID | None]:
+        with session_scope() as db:
+            return billing_events.apply_event(
+                session=db, event=event, plans=settings.plans_by_product()
+            )
+
+    outcome, user_id = await anyio.to_thread.run_sync(apply)
+    if user_id is not None and outcome == "applied":
+        publish_account_changed(get_redis(), user_id=user_id)
+    status = 202 if outcome == "unknown_customer" else 200
+    return JSONResponse({"status": outcome}, status_code=status)
+
+
 def build_api() -> Starlette:
     """The Starlette app Reflex mounts its own routes under."""
     return Starlette(
@@ -260,5 +310,6 @@ def build_api() -> Starlette:
             Route(routes.API_HEALTH, health_check, methods=["GET"]),
             Route(routes.API_IMAGE_FILE + "/{key:path}", image_file, methods=["GET"]),
             Route(routes.API_IMAGE_DOWNLOAD, image_download, methods=["GET"]),
+            Route(routes.API_POLAR_WEBHOOK, polar_webhook, methods=["POST"]),
         ]
     )

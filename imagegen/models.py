@@ -186,3 +186,43 @@ class Usage(SQLModel, table=True):
         default=None,
         sa_type=sa.DateTime(timezone=True),  # type: ignore[call-overload]
     )
+
+
+class Subscription(TimestampMixin, table=True):
+    """The user's Polar subscription as the webhooks last told us (one per user)."""
+
+    __tablename__ = "subscription"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="user.id", ondelete="CASCADE", unique=True)
+    polar_customer_id: str | None = Field(default=None, max_length=64)
+    polar_subscription_id: str | None = Field(default=None, max_length=64)
+    product_id: str | None = Field(default=None, max_length=64)
+    plan: str = Field(default="free_user", max_length=16)
+    status: str = Field(default="active", max_length=32)
+    cancel_at_period_end: bool = Field(default=False)
+    current_period_end: datetime | None = Field(
+        default=None,
+        sa_type=sa.DateTime(timezone=True),  # type: ignore[call-overload]
+    )
+    # When Polar last changed the state we hold: older events are ignored.
+    source_modified_at: datetime | None = Field(
+        default=None,
+        sa_type=sa.DateTime(timezone=True),  # type: ignore[call-overload]
+    )
+
+
+class WebhookEvent(SQLModel, table=True):
+    """Every processed webhook delivery (by `webhook-id`), so a redelivery is applied once."""
+
+    __tablename__ = "webhook_event"
+
+    id: str = Field(primary_key=True, max_length=128)
+    source: str = Field(default="polar", max_length=16)
+    event_type: str = Field(max_length=64)
+    outcome: str = Field(max_length=32)
+    received_at: datetime = Field(
+        default_factory=utcnow,
+        sa_type=sa.DateTime(timezone=True),  # type: ignore[call-overload]
+        sa_column_kwargs={"server_default": sa.func.now()},
+    )

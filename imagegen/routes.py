@@ -11,6 +11,7 @@ API_REGISTER = "/api/auth/register"
 API_LOGOUT = "/api/auth/logout"
 API_HEALTH = "/api/health"
 
+API_POLAR_WEBHOOK = "/api/webhooks/polar"
 API_IMAGE_FILE = "/api/images/file"
 API_IMAGE_DOWNLOAD = "/api/images/{image_id}/download"
 

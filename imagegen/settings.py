@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     polar_pro_product_id: str | None = None
     polar_gold_product_id: str | None = None
 
+    price_pro_text: str = "$9 / month"
+    price_gold_text: str = "$29 / month"
+
     # -- OAuth ----------------------------------------------------------------
     github_client_id: str | None = None
     github_client_secret: str | None = None
@@ -129,6 +132,11 @@ class Settings(BaseSettings):
     def image_cost(self, quality: str) -> int:
         """Credits one image of this quality costs."""
         return int(getattr(self, f"cost_{quality}", self.cost_medium))
+
+    def plans_by_product(self) -> dict[str, str]:
+        """Polar product id → our plan."""
+        pairs = {self.polar_pro_product_id: "pro_user", self.polar_gold_product_id: "gold_user"}
+        return {product: plan for product, plan in pairs.items() if product}
 
     @property
     def openai_enabled(self) -> bool:

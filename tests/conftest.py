@@ -18,6 +18,10 @@ os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
 os.environ["GENERATION_TIME_LIMIT_SECONDS"] = "2"
 os.environ["GENERATION_MAX_RETRIES"] = "2"
 os.environ["OFFLINE_DELAY_SECONDS"] = "0.5"
+# Polar: webhooks are signed with this secret by the tests, as Polar would.
+os.environ["POLAR_WEBHOOK_SECRET"] = "whsec_imagegen_test_secret"
+os.environ["POLAR_PRO_PRODUCT_ID"] = "prod_pro_test"
+os.environ["POLAR_GOLD_PRODUCT_ID"] = "prod_gold_test"
 for _name in ("OPENAI_API_KEY", "IMAGEKIT_PRIVATE_KEY", "POLAR_ACCESS_TOKEN", "SMTP_HOST"):
     os.environ.pop(_name, None)
 
