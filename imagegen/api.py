@@ -21,8 +21,8 @@ from imagegen.errors import ImagegenError, ImageNotFound, InvalidCredentials, To
 from imagegen.models import Image, utcnow
 from imagegen.providers.compose import get_storage
 from imagegen.providers.image_storage import LocalImageStorage
-from imagegen.redis_client import get_redis
 from imagegen.realtime import publish_account_changed
+from imagegen.redis_client import get_redis
 from imagegen.services import auth, billing_events, flash, generation, health
 from imagegen.services.throttle import Throttle
 from imagegen.settings import get_settings

@@ -4,6 +4,7 @@ import reflex as rx
 
 from imagegen import routes, styles
 from imagegen.state.auth import AuthState
+from imagegen.state.feed import UserFeed
 
 NAV = (
     ("Generate", routes.HOME, "sparkles"),
@@ -105,7 +106,12 @@ def header(title: str) -> rx.Component:
             rx.avatar(fallback=AuthState.user_initial, size="2", radius="full"),
             rx.vstack(
                 rx.text(AuthState.user_name, size="2", weight="medium", trim="both"),
-                rx.badge(AuthState.plan_label, variant="soft", size="1", id="plan-badge"),
+                rx.badge(
+                    rx.cond(UserFeed.plan_label != "", UserFeed.plan_label, AuthState.plan_label),
+                    variant="soft",
+                    size="1",
+                    id="plan-badge",
+                ),
                 spacing="1",
                 align="start",
                 display=["none", "flex"],

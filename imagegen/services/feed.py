@@ -19,13 +19,16 @@ class FeedSnapshot:
     plan: str
 
 
-def snapshot(*, session: Session, user_id: uuid.UUID, settings: Settings) -> FeedSnapshot | None:
-    """The user's newest images and credits; None when the user no longer exists."""
+def snapshot(
+    *, session: Session, user_id: uuid.UUID, settings: Settings, images: bool = True
+) -> FeedSnapshot | None:
+    """The user's newest images (unless `images` is False) and credits; None when the user
+    no longer exists."""
     user = session.get(User, user_id)
     if user is None:
         return None
     return FeedSnapshot(
-        images=generation.list_images(session=session, user_id=user_id),
+        images=generation.list_images(session=session, user_id=user_id) if images else [],
         balance=credits.get_balance(
             session=session,
             user_id=user_id,

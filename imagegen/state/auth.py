@@ -10,6 +10,7 @@ from imagegen.db import session_scope
 from imagegen.redis_client import get_redis
 from imagegen.services import auth, flash
 from imagegen.settings import get_settings
+from imagegen.state.feed import UserFeed, load_snapshot, user_token
 
 PLAN_LABELS = {"free_user": "Free", "pro_user": "Pro", "gold_user": "Gold"}
 

@@ -15,14 +15,15 @@ from imagegen.realtime import EVENTS_KEY, parse
 from imagegen.services import feed, generation
 from imagegen.settings import get_settings
 from imagegen.state.cards import card
-from imagegen.state.gallery import UserFeed, user_token
+from imagegen.state.feed import UserFeed, user_token
 
 log = logging.getLogger(__name__)
 
 
 class _SharedTokenNoise(logging.Filter):
     """Reflex warns that the shared token `user-<id>` is "a disconnected client" each time the
-    relay writes to it; it is not a socket, the fan-out to the real tabs happens regardless."""
+    relay writes to it; it is not a socket, the fan-out to the real tabs happens regardless.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         return "send delta to disconnected client 'user-" not in record.getMessage()
@@ -54,9 +55,7 @@ async def apply_event(app: rx.App, event: dict[str, str]) -> None:
     token = rx.BaseStateToken(ident=user_token(user_id), cls=UserFeed)
     async with app.modify_state(token) as root:
         shared = await root.get_state(UserFeed)
-        if not shared.loaded:
-            return  # no tab has loaded this feed: nothing to update
-        if image_id:
+        if image_id and shared.loaded:
             if image_card is None or image_card.get("dismissed") == "1":
                 shared._remove(image_id)
             else:
