@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     polar_access_token: str | None = None
     polar_webhook_secret: str | None = None
     polar_server: Literal["sandbox", "production"] = "sandbox"
+    # Another Polar API base URL (a self-hosted gateway, or a local stand-in in tests).
+    polar_api_url: str | None = None
     polar_pro_product_id: str | None = None
     polar_gold_product_id: str | None = None
 

@@ -23,7 +23,8 @@ def snapshot(
     *, session: Session, user_id: uuid.UUID, settings: Settings, images: bool = True
 ) -> FeedSnapshot | None:
     """The user's newest images (unless `images` is False) and credits; None when the user
-    no longer exists."""
+    no longer exists.
+    """
     user = session.get(User, user_id)
     if user is None:
         return None

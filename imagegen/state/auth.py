@@ -70,9 +70,15 @@ class AuthState(rx.State):
 
     @rx.event
     async def require_login(self):
-        """on_load of private pages: send visitors without a valid session to the login page."""
+        """on_load of private pages: send visitors without a valid session to the login page;
+        link this tab to the user's shared feed, so plan and credits update live.
+        """
         if not await self._refresh_user():
             return rx.redirect(routes.LOGIN)
+        shared = await (await self.get_state(UserFeed))._link_to(user_token(self._user_id))
+        snap = await load_snapshot(self._user_id, images=False)
+        if snap is not None:
+            shared._apply_balance(snap)
         return None
 
     @rx.event

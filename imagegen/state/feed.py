@@ -75,5 +75,3 @@ def _snapshot(user_id: str, images: bool) -> feed.FeedSnapshot | None:
 async def load_snapshot(user_id: str, *, images: bool = True) -> feed.FeedSnapshot | None:
     """Read the user's feed from the database off the event loop."""
     return await asyncio.to_thread(_snapshot, user_id, images)
-
-

@@ -12,11 +12,12 @@ from imagegen.db import session_scope
 from imagegen.errors import ImagegenError, OutOfCredits
 from imagegen.models import User
 from imagegen.providers.compose import get_storage
-from imagegen.services import feed, generation
+from imagegen.services import generation
 from imagegen.settings import get_settings
 from imagegen.state.auth import AuthState
-from imagegen.state.feed import UserFeed, load_snapshot, user_token
 from imagegen.state.cards import card
+from imagegen.state.feed import UserFeed, load_snapshot, user_token
+
 
 class GalleryState(AuthState):
     """The prompt form, search and older pages of this tab."""

@@ -73,9 +73,7 @@ def test_image_appears_live_in_every_tab_of_the_user_only(
 
     # The account page lists the debit
     second_tab.goto("/account")
-    expect(second_tab.locator("#credit-history table")).to_contain_text(
-        "Image generation"
-    )
+    expect(second_tab.locator("#credit-history table")).to_contain_text("Image generation")
     expect(second_tab.locator("#credit-history table")).to_contain_text("-1")
     second_tab.goto("/")
 
