@@ -133,7 +133,9 @@ def test_health_is_503_when_redis_is_down(
 def _signed_in_client(email: str) -> TestClient:
     client = TestClient(build_api(), base_url="http://localhost:3000", follow_redirects=False)
     login = client.post(routes.API_LOGIN, data={"email": email, "password": DEFAULT_PASSWORD})
-    client.cookies.set(routes.SESSION_COOKIE, login.headers["set-cookie"].split(";")[0].split("=", 1)[1])
+    client.cookies.set(
+        routes.SESSION_COOKIE, login.headers["set-cookie"].split(";")[0].split("=", 1)[1]
+    )
     return client
 
 
@@ -148,12 +150,25 @@ def test_image_file_and_download_are_the_owners_only(tmp_path) -> None:
     with session_scope() as db:
         owner = create_user(db, email=owner_email)
         create_user(db, email=other_email)
-        request = generation.validate_request(prompt="mine", size="1024x1024", quality="low", count=1, style=None)
-        (image,) = generation.submit_generation(session=db, user=owner, request=request, settings=get_settings(), enqueue=lambda ids: None)
+        request = generation.validate_request(
+            prompt="mine", size="1024x1024", quality="low", count=1, style=None
+        )
+        (image,) = generation.submit_generation(
+            session=db,
+            user=owner,
+            request=request,
+            settings=get_settings(),
+            enqueue=lambda ids: None,
+        )
         image_id = image.id
     outcome = pipeline.run_generation(
-        image_id=image_id, generator=OfflineImageGenerator(), storage=get_storage(),
-        notify=lambda u, i: None, session_factory=session_scope, timeout=5, final_attempt=True,
+        image_id=image_id,
+        generator=OfflineImageGenerator(),
+        storage=get_storage(),
+        notify=lambda u, i: None,
+        session_factory=session_scope,
+        timeout=5,
+        final_attempt=True,
     )
     assert outcome == "completed"
     with session_scope() as db:
@@ -166,7 +181,9 @@ def test_image_file_and_download_are_the_owners_only(tmp_path) -> None:
     assert owner_client.get(f"{url}?w=256").headers["content-type"] == "image/webp"
     response = owner_client.get(download)
     assert response.status_code == 200
-    assert response.headers["content-disposition"] == f'attachment; filename="imagegen-{image_id}.png"'
+    assert (
+        response.headers["content-disposition"] == f'attachment; filename="imagegen-{image_id}.png"'
+    )
     for client in (other_client, anonymous):
         for path in (url, f"{url}?w=256", download):
             assert client.get(path).status_code == 404, path

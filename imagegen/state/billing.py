@@ -23,7 +23,7 @@ def _billing():
 
 
 def _subscription_text(user_id: str) -> str:
-    """ "Renews on …" / "Ends on …" for the current subscription, or ""."""
+    """The renewal line: Renews on … or Ends on … (empty without a paid subscription)."""
     with session_scope() as db:
         sub = billing_events.get_subscription(session=db, user_id=uuid.UUID(user_id))
     if sub is None or sub.plan == "free_user" or sub.current_period_end is None:
