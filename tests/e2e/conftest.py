@@ -9,10 +9,14 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+
+if TYPE_CHECKING:
+    from tests.standins.polar_server import PolarStandIn
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -52,7 +56,18 @@ def _wait_until_up(
 
 
 @pytest.fixture(scope="session")
-def live_server(engine: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def polar_standin() -> Iterator["PolarStandIn"]:
+    """Polar's API for the app's polar-sdk client (checkout, customer sessions)."""
+    from tests.standins.polar_server import PolarStandIn
+
+    with PolarStandIn(access_token="polar_e2e_token") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    engine: object, polar_standin: "PolarStandIn", tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """Start the production build on a free port against the test database; yield its URL."""
     port = _free_port()
     url = f"http://localhost:{port}"
@@ -65,6 +80,8 @@ def live_server(engine: object, tmp_path_factory: pytest.TempPathFactory) -> Ite
         # Its own Redis db: its Dramatiq worker must not take the worker tests' messages.
         "REDIS_URL": os.environ.get("TEST_E2E_REDIS_URL", "redis://127.0.0.1:6379/10"),
         "DATA_DIR": str(tmp_path_factory.mktemp("data")),
+        "POLAR_ACCESS_TOKEN": "polar_e2e_token",
+        "POLAR_API_URL": polar_standin.base_url,
     }
     import redis
 

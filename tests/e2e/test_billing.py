@@ -62,3 +62,33 @@ def test_forged_webhook_changes_nothing(page: Page, live_server: str) -> None:
     page.reload()
     expect(page.locator("#plan-badge")).to_have_text("Free")
     expect(page.get_by_text(re.compile(r"^10 credits left$"))).to_be_visible()
+
+
+def test_upgrade_redirects_to_the_polar_checkout(page: Page, polar_standin) -> None:
+    email = unique_email("buyer")
+    register(page, email)
+    page.goto(routes.BILLING)
+    page.get_by_role("button", name="Upgrade to Gold").click()
+    page.wait_for_url(re.compile(re.escape(polar_standin.base_url) + r"/checkout/"))
+    sent = [r for r in polar_standin.requests if "checkout" in r["path"]][-1]
+    assert sent["json"]["products"] == ["prod_gold_test"]
+    assert sent["json"]["external_customer_id"] == _user_id(email)
+    assert sent["json"]["customer_email"] == email
+    assert sent["json"]["success_url"].endswith("/billing?checkout=success")
+
+
+def test_manage_billing_redirects_to_the_customer_portal(
+    page: Page, live_server: str, polar_standin
+) -> None:
+    email = unique_email("subscriber")
+    register(page, email)
+    body = order_paid_event(external_id=_user_id(email), email=email, product_id="prod_pro_test")
+    raw, headers = sign(body, "whsec_imagegen_test_secret")
+    httpx.post(
+        f"{live_server}{routes.API_POLAR_WEBHOOK}", content=raw, headers=headers
+    ).raise_for_status()
+    page.goto(routes.BILLING)
+    page.get_by_role("button", name="Manage billing").click()
+    page.wait_for_url(re.compile(re.escape(polar_standin.base_url) + r"/portal/"))
+    sent = [r for r in polar_standin.requests if "customer-session" in r["path"]][-1]
+    assert sent["json"]["external_customer_id"] == _user_id(email)
