@@ -84,12 +84,12 @@ class LocalBilling:
 
     enabled = False
 
-    def create_checkout(  # noqa: D102
-        self, *, product_id: str, customer_external_id: str, customer_email: str, success_url: str
-    ) -> str:
+    def create_checkout(self, **_: str) -> str:
+        """Refuse: nothing to sell without Polar."""
         raise BillingUnavailable("Billing is not configured on this server.")
 
-    def create_portal_url(self, *, customer_external_id: str) -> str:  # noqa: D102
+    def create_portal_url(self, **_: str) -> str:
+        """Refuse: no portal without Polar."""
         raise BillingUnavailable("Billing is not configured on this server.")
 
 

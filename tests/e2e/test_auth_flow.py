@@ -98,7 +98,7 @@ def test_navigation_and_pages_are_reachable(page: Page) -> None:
     page.get_by_role("link", name="Account").first.click()
     expect(page.get_by_text("Profile")).to_be_visible()
     page.get_by_role("link", name="Billing").first.click()
-    expect(page.get_by_text("Current plan")).to_be_visible()
+    expect(page.get_by_role("button", name="Upgrade to Pro")).to_be_visible()
 
 
 def test_cors_only_allows_app_url(live_server: str) -> None:
