@@ -73,7 +73,7 @@ class PolarStandIn:
         return JSONResponse(data, status_code=201)
 
     async def _customer_session(self, request: Request) -> Response:
-        body, refused = await self._guard(request)
+        _body, refused = await self._guard(request)
         if refused:
             return refused
         token = uuid.uuid4().hex
