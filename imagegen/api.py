@@ -23,7 +23,8 @@ from imagegen.providers.compose import get_storage
 from imagegen.providers.image_storage import LocalImageStorage
 from imagegen.realtime import publish_account_changed
 from imagegen.redis_client import get_redis
-from imagegen.services import auth, billing_events, flash, generation, health
+from imagegen.services import accounts, auth, billing_events, flash, generation, health
+from imagegen.services.mail import send_after_commit
 from imagegen.services.throttle import Throttle
 from imagegen.settings import get_settings
 
@@ -132,12 +133,91 @@ async def register(request: Request) -> Response:
                 user = auth.register_user(
                     session=db, name=name, email=email, password=form.get("password", "")
                 )
+                send_after_commit(
+                    db,
+                    accounts.verification_email(
+                        session=db, user=user, app_url=get_settings().app_url
+                    ),
+                )
         except ImagegenError as exc:
             return _back(routes.REGISTER, exc, name=name.strip()[:100], email=email.strip()[:320])
         log.info("registered user %s", user.id)
         return _signed_in(user, request)
 
     return await anyio.to_thread.run_sync(attempt)
+
+
+def reset_throttle() -> Throttle:
+    """At most 5 reset requests per email+IP an hour."""
+    return Throttle("reset", 5, 3600)
+
+
+async def forgot_password(request: Request) -> Response:
+    """POST /api/auth/forgot-password: email a reset link; the answer never says if the
+    account exists.
+    """
+    if not same_origin(request):
+        return Response("Cross-site request refused.", status_code=403)
+    form = await _form(request)
+    email = form.get("email", "").strip()[:320]
+    key = (email.lower(), client_ip(request))
+
+    def request_reset() -> Response:
+        throttle, client = reset_throttle(), get_redis()
+        try:
+            throttle.check(client, *key)
+        except TooManyAttempts as exc:
+            return _back(routes.FORGOT_PASSWORD, exc, email=email)
+        throttle.record_failure(client, *key)  # every request counts
+        with session_scope() as db:
+            message = accounts.password_reset_email(
+                session=db, email=email, app_url=get_settings().app_url
+            )
+            if message is not None:
+                send_after_commit(db, message)
+        return RedirectResponse(f"{routes.FORGOT_PASSWORD}?sent=1", status_code=303)
+
+    return await anyio.to_thread.run_sync(request_reset)
+
+
+async def reset_password(request: Request) -> Response:
+    """POST /api/auth/reset-password: set the new password, sign out everywhere, go sign in."""
+    if not same_origin(request):
+        return Response("Cross-site request refused.", status_code=403)
+    form = await _form(request)
+    token = form.get("token", "")
+
+    def reset() -> Response:
+        try:
+            with session_scope() as db:
+                accounts.reset_password(
+                    session=db, token=token, new_password=form.get("password", "")
+                )
+        except ImagegenError as exc:
+            return _back(routes.RESET_PASSWORD, exc, token=token[:100])
+        done = flash.put(
+            get_redis(), "Your password was changed. Sign in with the new one.", kind="info"
+        )
+        return RedirectResponse(f"{routes.LOGIN}?{urlencode({'flash': done})}", status_code=303)
+
+    return await anyio.to_thread.run_sync(reset)
+
+
+async def verify_email(request: Request) -> Response:
+    """GET /api/auth/verify-email?token=…: confirm the address, then go home with a message."""
+    token = request.query_params.get("token", "")
+
+    def verify() -> Response:
+        try:
+            with session_scope() as db:
+                accounts.verify_email(session=db, token=token)
+            message, kind = "Thanks, your email address is confirmed.", "info"
+        except ImagegenError as exc:
+            message, kind = str(exc), "error"
+        flash_id = flash.put(get_redis(), message, kind=kind)
+        return RedirectResponse(f"{routes.HOME}?{urlencode({'flash': flash_id})}", status_code=303)
+
+    return await anyio.to_thread.run_sync(verify)
 
 
 async def logout(request: Request) -> Response:
@@ -307,6 +387,9 @@ def build_api() -> Starlette:
             Route(routes.API_LOGIN, login, methods=["POST"]),
             Route(routes.API_REGISTER, register, methods=["POST"]),
             Route(routes.API_LOGOUT, logout, methods=["POST"]),
+            Route(routes.API_FORGOT_PASSWORD, forgot_password, methods=["POST"]),
+            Route(routes.API_RESET_PASSWORD, reset_password, methods=["POST"]),
+            Route(routes.API_VERIFY_EMAIL, verify_email, methods=["GET"]),
             Route(routes.API_HEALTH, health_check, methods=["GET"]),
             Route(routes.API_IMAGE_FILE + "/{key:path}", image_file, methods=["GET"]),
             Route(routes.API_IMAGE_DOWNLOAD, image_download, methods=["GET"]),

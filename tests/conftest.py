@@ -25,4 +25,9 @@ os.environ["POLAR_GOLD_PRODUCT_ID"] = "prod_gold_test"
 for _name in ("OPENAI_API_KEY", "IMAGEKIT_PRIVATE_KEY", "POLAR_ACCESS_TOKEN", "SMTP_HOST"):
     os.environ.pop(_name, None)
 
-pytest_plugins = ["tests.fixtures.database", "tests.fixtures.redis", "tests.fixtures.users"]
+pytest_plugins = [
+    "tests.fixtures.database",
+    "tests.fixtures.redis",
+    "tests.fixtures.smtp",
+    "tests.fixtures.users",
+]

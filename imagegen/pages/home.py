@@ -4,14 +4,47 @@ import reflex as rx
 
 from imagegen import routes
 from imagegen.components.gallery import gallery, offline_notice, prompt_form
+from imagegen.state.auth import AuthState, VerifyBannerState
 from imagegen.state.gallery import GalleryState
 from imagegen.templates import private_page
+
+
+def verify_banner() -> rx.Component:
+    """Asks a new user to confirm their email, with a rate-limited resend."""
+    return rx.cond(
+        ~AuthState.email_verified,
+        rx.callout.root(
+            rx.callout.icon(rx.icon("mail")),
+            rx.flex(
+                rx.callout.text(
+                    "Please confirm your email: we sent a link to ",
+                    rx.text.strong(AuthState.user_email),
+                    ".",
+                ),
+                rx.button(
+                    rx.cond(VerifyBannerState.resent, "Sent again", "Resend email"),
+                    size="1",
+                    variant="soft",
+                    on_click=VerifyBannerState.resend,
+                    disabled=VerifyBannerState.resent,
+                ),
+                gap="3",
+                align="center",
+                justify="between",
+                wrap="wrap",
+                width="100%",
+            ),
+            color_scheme="blue",
+            width="100%",
+        ),
+    )
 
 
 @private_page(route=routes.HOME, title="Generate", on_load=GalleryState.load)
 def home() -> rx.Component:
     """The signed-in home page."""
     return rx.vstack(
+        verify_banner(),
         prompt_form(),
         offline_notice(),
         gallery(),

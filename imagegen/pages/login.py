@@ -16,6 +16,16 @@ def login() -> rx.Component:
         "Welcome back",
         "Sign in to create and see your images.",
         error_alert(AuthFormState.error),
+        rx.cond(
+            AuthFormState.notice != "",
+            rx.callout(
+                AuthFormState.notice,
+                icon="circle-check",
+                color_scheme="green",
+                role="status",
+                width="100%",
+            ),
+        ),
         rx.el.form(
             rx.vstack(
                 field(
@@ -34,6 +44,13 @@ def login() -> rx.Component:
                     type_="password",
                     autocomplete="current-password",
                     required=True,
+                ),
+                rx.link(
+                    "Forgot password?",
+                    href=routes.FORGOT_PASSWORD,
+                    size="2",
+                    align="right",
+                    width="100%",
                 ),
                 rx.button("Sign in", type="submit", size="3", width="100%"),
                 spacing="4",

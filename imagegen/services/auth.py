@@ -14,6 +14,7 @@ from imagegen.models import Session as UserSession
 from imagegen.settings import Settings
 
 CREDENTIAL_PROVIDER = "credential"
+LAST_USED_RESOLUTION = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -192,6 +193,9 @@ def resolve_session(
     if now - issued_at >= policy.refresh_after:
         user_session.expires_at = now + policy.lifetime
         user_session.updated_at = now
+        session.add(user_session)
+    elif now - user_session.updated_at >= LAST_USED_RESOLUTION:
+        user_session.updated_at = now  # "last used" on the account page, to a few minutes
         session.add(user_session)
     return SignedIn(user=user, session_id=user_session.id, expires_at=user_session.expires_at)
 

@@ -10,16 +10,25 @@ import redis
 TTL_SECONDS = 60
 
 
-def put(client: "redis.Redis[bytes]", message: str) -> str:
-    """Store a message and return its id."""
+def put(client: "redis.Redis[bytes]", message: str, *, kind: str = "error") -> str:
+    """Store a message ("error" or "info") and return its id."""
     flash_id = secrets.token_urlsafe(12)
-    client.set(f"flash:{flash_id}", message.encode(), ex=TTL_SECONDS)
+    client.set(f"flash:{flash_id}", f"{kind}\x1f{message}".encode(), ex=TTL_SECONDS)
     return flash_id
+
+
+def pop_with_kind(client: "redis.Redis[bytes]", flash_id: str) -> tuple[str, str] | None:
+    """Read and delete a message with its kind; None when unknown or expired."""
+    if not flash_id or len(flash_id) > 64:
+        return None
+    value = client.getdel(f"flash:{flash_id}")
+    if not value:
+        return None
+    kind, _, message = value.decode().partition("\x1f")
+    return kind, message
 
 
 def pop(client: "redis.Redis[bytes]", flash_id: str) -> str | None:
     """Read and delete a message; None when unknown or expired."""
-    if not flash_id or len(flash_id) > 64:
-        return None
-    value = client.getdel(f"flash:{flash_id}")
-    return value.decode() if value else None
+    popped = pop_with_kind(client, flash_id)
+    return popped[1] if popped else None

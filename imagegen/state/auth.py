@@ -1,14 +1,17 @@
 """Who is signed in on this tab, read from the HttpOnly session cookie on the server side."""
 
 import asyncio
+import uuid
 from http.cookies import CookieError, SimpleCookie
 
 import reflex as rx
 
 from imagegen import routes
 from imagegen.db import session_scope
+from imagegen.errors import ImagegenError
 from imagegen.redis_client import get_redis
 from imagegen.services import auth, flash
+from imagegen.services.throttle import Throttle
 from imagegen.settings import get_settings
 from imagegen.state.feed import UserFeed, load_snapshot, user_token
 
@@ -27,10 +30,14 @@ class AuthState(rx.State):
 
     # Backend only: the user's id never travels to the browser.
     _user_id: str = ""
+    # Backend only: which session row this tab is signed in with.
+    _session_id: str = ""
     # Display name, email and plan of the signed-in user ("" when signed out).
     user_name: str = ""
     user_email: str = ""
     user_plan: str = ""
+    # Whether the email address was confirmed (a banner asks until it is).
+    email_verified: bool = True
 
     @rx.var
     def is_authenticated(self) -> bool:
@@ -62,10 +69,12 @@ class AuthState(rx.State):
         signed_in = await asyncio.to_thread(_lookup, self._session_token())
         if signed_in is None:
             self._user_id, self.user_name, self.user_email, self.user_plan = "", "", "", ""
+            self._session_id = ""
             return False
         user = signed_in.user
         self._user_id, self.user_name, self.user_email = str(user.id), user.name, user.email
-        self.user_plan = user.plan
+        self.user_plan, self.email_verified = user.plan, user.email_verified
+        self._session_id = str(signed_in.session_id)
         return True
 
     @rx.event
@@ -79,6 +88,11 @@ class AuthState(rx.State):
         snap = await load_snapshot(self._user_id, images=False)
         if snap is not None:
             shared._apply_balance(snap)
+        flash_id = self.router.url.query_parameters.get("flash", "")
+        popped = await asyncio.to_thread(flash.pop_with_kind, get_redis(), flash_id)
+        if popped:
+            kind, message = popped
+            return rx.toast.success(message) if kind == "info" else rx.toast.error(message)
         return None
 
     @rx.event
@@ -89,20 +103,66 @@ class AuthState(rx.State):
         return None
 
 
+def _send_verification(user_id: str) -> None:
+    from imagegen.models import User
+    from imagegen.services import accounts
+    from imagegen.services.mail import send_after_commit
+
+    Throttle("verify-resend", 3, 3600).check(get_redis(), user_id)
+    Throttle("verify-resend", 3, 3600).record_failure(get_redis(), user_id)
+    with session_scope() as db:
+        user = db.get(User, uuid.UUID(user_id))
+        if user is None or user.email_verified:
+            return
+        send_after_commit(
+            db, accounts.verification_email(session=db, user=user, app_url=get_settings().app_url)
+        )
+
+
+class VerifyBannerState(AuthState):
+    """The "confirm your email" banner's resend action."""
+
+    # Set once a new email went out (the button then says so).
+    resent: bool = False
+
+    @rx.event
+    async def resend(self):
+        """Send the verification email again (at most 3 an hour)."""
+        if not self._user_id:
+            return None
+        try:
+            await asyncio.to_thread(_send_verification, self._user_id)
+        except ImagegenError as exc:
+            return rx.toast.error(str(exc))
+        self.resent = True
+        return rx.toast.success(f"We sent a new link to {self.user_email}.")
+
+
 class AuthFormState(rx.State):
-    """The one-time error and the kept fields of the login/register forms after a failed post."""
+    """One-time messages and kept fields of the public auth forms (login, register, password
+    reset) after a post.
+    """
 
     # Message from the last failed submission, shown in role="alert".
     error: str = ""
+    # A good-news message (e.g. "Your password was changed").
+    notice: str = ""
     # Fields echoed back so nothing typed is lost (never the password).
     name: str = ""
     email: str = ""
+    # The reset token from the emailed link (the reset form posts it back).
+    token: str = ""
+    # The reset request was sent (the page answers the same for any email).
+    sent: bool = False
 
     @rx.event
     async def load(self):
         """Read the flash message and kept fields from the URL, then check the session."""
         params = self.router.url.query_parameters
-        flash_id = params.get("flash", "")
-        self.error = (await asyncio.to_thread(flash.pop, get_redis(), flash_id)) or ""
+        popped = await asyncio.to_thread(flash.pop_with_kind, get_redis(), params.get("flash", ""))
+        kind, message = popped or ("", "")
+        self.error = message if kind == "error" else ""
+        self.notice = message if kind == "info" else ""
         self.name, self.email = params.get("name", "")[:100], params.get("email", "")[:320]
+        self.token, self.sent = params.get("token", "")[:100], params.get("sent") == "1"
         return AuthState.redirect_if_signed_in

@@ -1,0 +1,31 @@
+"""Sending account emails once the transaction that issued their token has committed."""
+
+import functools
+import logging
+
+from sqlmodel import Session
+
+from imagegen.db import after_commit
+from imagegen.providers.mailer import Mailer, build_mailer
+from imagegen.services.accounts import Outgoing
+from imagegen.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+
+@functools.lru_cache(maxsize=1)
+def get_mailer() -> Mailer:
+    """This process's mailer (SMTP, or the outbox folder)."""
+    return build_mailer(get_settings())
+
+
+def send_after_commit(session: Session, message: Outgoing) -> None:
+    """Queue `message` to be sent after commit; a failure is logged (the user can ask again)."""
+
+    def send() -> None:
+        try:
+            get_mailer().send(to=message.to, subject=message.subject, text=message.text)
+        except Exception:
+            log.exception("could not send %r to %s", message.subject, message.to)
+
+    after_commit(session, send)
