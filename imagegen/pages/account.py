@@ -1,15 +1,196 @@
-"""/account: the user's profile and credit ledger (sessions and linked sign-ins come later)."""
+"""/account: profile, password, signed-in devices, sign-in methods, credit history, deletion."""
 
 import reflex as rx
 
-from imagegen import routes
+from imagegen import routes, security
+from imagegen.components.forms import error_alert, field
 from imagegen.state.account import AccountState
 from imagegen.state.auth import AuthState
 from imagegen.templates import private_page
 
 
-def _row(label: str, value: rx.Var) -> rx.Component:
-    return rx.data_list.item(rx.data_list.label(label), rx.data_list.value(value))
+def _section(
+    title: str, description: str, *children: rx.Component, **props: object
+) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading(title, size="4"),
+            rx.text(description, size="2", color_scheme="gray"),
+            *children,
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+        **props,
+    )
+
+
+def profile_card() -> rx.Component:
+    """Name (editable), email, plan, verification."""
+    return _section(
+        "Profile",
+        "How you appear in imagegen.",
+        rx.data_list.root(
+            rx.data_list.item(
+                rx.data_list.label("Email"),
+                rx.data_list.value(
+                    rx.hstack(
+                        rx.text(AuthState.user_email),
+                        rx.cond(
+                            AuthState.email_verified,
+                            rx.badge("verified", color_scheme="green"),
+                            rx.badge("not verified", color_scheme="amber"),
+                        ),
+                        spacing="2",
+                    )
+                ),
+            ),
+            rx.data_list.item(rx.data_list.label("Plan"), rx.data_list.value(AuthState.plan_label)),
+            orientation=rx.breakpoints(initial="vertical", sm="horizontal"),
+        ),
+        rx.form(
+            rx.hstack(
+                rx.box(
+                    field(
+                        "Name",
+                        "name",
+                        autocomplete="name",
+                        default_value=AuthState.user_name,
+                        key=AuthState.user_name,
+                        required=True,
+                        max_length=100,
+                    ),
+                    flex="1",
+                ),
+                rx.button("Save name", type="submit", variant="soft"),
+                align="end",
+                width="100%",
+            ),
+            on_submit=AccountState.save_name,
+            reset_on_submit=False,
+            width="100%",
+        ),
+        error_alert(AccountState.profile_error),
+    )
+
+
+def password_card() -> rx.Component:
+    """Change the password (signs out the other devices)."""
+    return _section(
+        "Password",
+        "Changing it signs out your other devices.",
+        rx.form(
+            rx.vstack(
+                rx.flex(
+                    rx.box(
+                        field(
+                            "Current password",
+                            "current_password",
+                            type_="password",
+                            autocomplete="current-password",
+                            required=True,
+                        ),
+                        flex="1",
+                        min_width="12rem",
+                    ),
+                    rx.box(
+                        field(
+                            "New password",
+                            "new_password",
+                            type_="password",
+                            autocomplete="new-password",
+                            required=True,
+                            min_length=security.PASSWORD_MIN,
+                            max_length=security.PASSWORD_MAX,
+                        ),
+                        flex="1",
+                        min_width="12rem",
+                    ),
+                    gap="3",
+                    wrap="wrap",
+                    width="100%",
+                ),
+                rx.button("Change password", type="submit", variant="soft"),
+                width="100%",
+            ),
+            on_submit=AccountState.save_password,
+            reset_on_submit=True,
+            width="100%",
+        ),
+        error_alert(AccountState.password_error),
+    )
+
+
+def _session_row(item: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(
+            rx.hstack(
+                rx.text(item["device"]),
+                rx.cond(item["current"] != "", rx.badge("this device", color_scheme="green")),
+                spacing="2",
+            )
+        ),
+        rx.table.cell(item["ip"]),
+        rx.table.cell(item["last_used"], white_space="nowrap"),
+        rx.table.cell(
+            rx.button(
+                "Sign out",
+                size="1",
+                variant="soft",
+                color_scheme="gray",
+                on_click=AccountState.revoke(item["id"]),
+                aria_label="Sign out this session",
+            ),
+            text_align="right",
+        ),
+        data_session=item["id"],
+    )
+
+
+def sessions_card() -> rx.Component:
+    """Signed-in devices."""
+    return _section(
+        "Signed-in devices",
+        "Where your account is signed in. Sign out anything you do not recognise.",
+        rx.table.root(
+            rx.table.header(
+                rx.table.row(
+                    rx.table.column_header_cell("Device"),
+                    rx.table.column_header_cell("IP"),
+                    rx.table.column_header_cell("Last used"),
+                    rx.table.column_header_cell(""),
+                )
+            ),
+            rx.table.body(rx.foreach(AccountState.sessions, _session_row)),
+            width="100%",
+            size="1",
+        ),
+        rx.button(
+            "Sign out everywhere else",
+            variant="soft",
+            color_scheme="gray",
+            on_click=AccountState.revoke_others,
+            disabled=AccountState.sessions.length() < 2,
+        ),
+        id="sessions",
+    )
+
+
+def methods_card() -> rx.Component:
+    """How the user can sign in."""
+    return _section(
+        "Sign-in methods",
+        "Ways you can sign in to this account.",
+        rx.vstack(
+            rx.foreach(
+                AccountState.methods,
+                lambda m: rx.hstack(
+                    rx.icon("key-round", size=16), rx.text(m["provider"]), align="center"
+                ),
+            ),
+            spacing="2",
+        ),
+    )
 
 
 def _ledger_row(entry: rx.Var) -> rx.Component:
@@ -29,39 +210,71 @@ def _ledger_row(entry: rx.Var) -> rx.Component:
 
 def ledger_card() -> rx.Component:
     """Every debit and refund, newest first."""
-    return rx.card(
-        rx.vstack(
-            rx.heading("Credit history", size="4"),
-            rx.text(
-                "Each image costs credits when you ask for it; failed or cancelled ones are refunded.",
-                size="2",
-                color_scheme="gray",
-            ),
+    return _section(
+        "Credit history",
+        "Each image costs credits when you ask for it; failed or cancelled ones are refunded.",
+        rx.cond(
+            ~AccountState.loaded,
+            rx.skeleton(rx.box(height="6rem"), loading=True, width="100%"),
             rx.cond(
-                ~AccountState.ledger_loaded,
-                rx.skeleton(rx.box(height="6rem"), loading=True, width="100%"),
-                rx.cond(
-                    AccountState.ledger.length() > 0,
-                    rx.table.root(
-                        rx.table.header(
-                            rx.table.row(
-                                rx.table.column_header_cell("When"),
-                                rx.table.column_header_cell("What"),
-                                rx.table.column_header_cell("Credits", text_align="right"),
-                            )
-                        ),
-                        rx.table.body(rx.foreach(AccountState.ledger, _ledger_row)),
-                        width="100%",
-                        size="1",
+                AccountState.ledger.length() > 0,
+                rx.table.root(
+                    rx.table.header(
+                        rx.table.row(
+                            rx.table.column_header_cell("When"),
+                            rx.table.column_header_cell("What"),
+                            rx.table.column_header_cell("Credits", text_align="right"),
+                        )
                     ),
-                    rx.text("No credits used yet.", color_scheme="gray", size="2"),
+                    rx.table.body(rx.foreach(AccountState.ledger, _ledger_row)),
+                    width="100%",
+                    size="1",
                 ),
+                rx.text("No credits used yet.", color_scheme="gray", size="2"),
             ),
-            spacing="3",
-            width="100%",
         ),
         id="credit-history",
-        width="100%",
+    )
+
+
+def delete_card() -> rx.Component:
+    """Delete the account after typing the email."""
+    return _section(
+        "Delete account",
+        "Removes your images, their files and everything else. This cannot be undone.",
+        rx.form(
+            rx.hstack(
+                rx.box(
+                    field(
+                        "Type your email to confirm",
+                        "confirm_email",
+                        type_="email",
+                        autocomplete="off",
+                        required=True,
+                    ),
+                    flex="1",
+                ),
+                rx.button("Delete account", type="submit", color_scheme="red"),
+                align="end",
+                width="100%",
+            ),
+            on_submit=AccountState.delete_account,
+            reset_on_submit=False,
+            width="100%",
+        ),
+        rx.cond(
+            AccountState.delete_error != "",
+            rx.callout(
+                rx.text(
+                    AccountState.delete_error, " ", rx.link("Go to Billing", href=routes.BILLING)
+                ),
+                icon="triangle-alert",
+                color_scheme="red",
+                role="alert",
+                width="100%",
+            ),
+        ),
+        border="1px solid var(--red-a6)",
     )
 
 
@@ -69,21 +282,13 @@ def ledger_card() -> rx.Component:
 def account() -> rx.Component:
     """The account page."""
     return rx.vstack(
-        rx.card(
-            rx.vstack(
-                rx.heading("Profile", size="4"),
-                rx.data_list.root(
-                    _row("Name", AuthState.user_name),
-                    _row("Email", AuthState.user_email),
-                    _row("Plan", AuthState.plan_label),
-                    orientation=rx.breakpoints(initial="vertical", sm="horizontal"),
-                ),
-                spacing="4",
-            ),
-            width="100%",
-        ),
+        profile_card(),
+        password_card(),
+        sessions_card(),
+        methods_card(),
         ledger_card(),
+        delete_card(),
         spacing="4",
         width="100%",
-        max_width="48rem",
+        max_width="52rem",
     )

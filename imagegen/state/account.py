@@ -1,43 +1,189 @@
-"""The account page: profile and the credit ledger (every debit and refund)."""
+"""The account page: profile, password, sessions, sign-in methods, credit ledger, deletion."""
 
 import asyncio
 import uuid
 
 import reflex as rx
 
+from imagegen import routes
 from imagegen.db import session_scope
-from imagegen.services import credits
+from imagegen.errors import ImagegenError
+from imagegen.models import Account, User
+from imagegen.providers.compose import get_storage
+from imagegen.services import accounts, credits
 from imagegen.state.auth import AuthState
 
 REASON_LABELS = {"generation": "Image generation"}
+PROVIDER_LABELS = {"credential": "Email and password", "github": "GitHub", "google": "Google"}
 
 
-def _ledger(user_id: str) -> list[dict[str, str]]:
+def _device(user_agent: str | None) -> str:
+    ua = user_agent or ""
+    browser = next((b for b in ("Edg", "Firefox", "Chrome", "Safari") if b in ua), "")
+    system = next((s for s in ("Windows", "Android", "iPhone", "Mac OS", "Linux") if s in ua), "")
+    label = " on ".join(p for p in ({"Edg": "Edge"}.get(browser, browser), system) if p)
+    return label or (ua[:60] if ua else "Unknown device")
+
+
+def _load(user_id: str, current_session: str) -> dict[str, list[dict[str, str]]]:
+    uid = uuid.UUID(user_id)
     with session_scope() as db:
-        rows = credits.ledger(session=db, user_id=uuid.UUID(user_id), limit=50)
-        return [
+        ledger = [
             {
                 "when": f"{row.created_at:%b %-d, %Y %H:%M}",
                 "amount": f"{row.amount:+d}",
                 "kind": "refund" if row.amount > 0 else "debit",
                 "reason": REASON_LABELS.get(row.reason, row.reason.replace("refund: ", "Refund: ")),
-                "image": str(row.image_id)[:8] if row.image_id else "",
             }
-            for row in rows
+            for row in credits.ledger(session=db, user_id=uid, limit=50)
         ]
+        sessions = [
+            {
+                "id": str(row.id),
+                "device": _device(row.user_agent),
+                "ip": row.ip_address or "unknown",
+                "last_used": f"{row.updated_at:%b %-d, %Y %H:%M} UTC",
+                "current": "1" if str(row.id) == current_session else "",
+            }
+            for row in accounts.list_sessions(session=db, user_id=uid)
+        ]
+        methods = [
+            {"provider": PROVIDER_LABELS.get(a.provider_id, a.provider_id)}
+            for a in db.exec(accounts.select(Account).where(Account.user_id == uid))
+        ]
+    return {"ledger": ledger, "sessions": sessions, "methods": methods}
 
 
 class AccountState(AuthState):
-    """What the account page shows beyond the profile."""
+    """What the account page shows and changes."""
 
     # Latest credit movements, newest first.
     ledger: list[dict[str, str]] = []
-    ledger_loaded: bool = False
+    # Signed-in devices, most recently used first ("current" marks this one).
+    sessions: list[dict[str, str]] = []
+    # Ways to sign in (password, GitHub, Google).
+    methods: list[dict[str, str]] = []
+    loaded: bool = False
+    # Inline results of the forms.
+    profile_error: str = ""
+    password_error: str = ""
+    delete_error: str = ""
 
     @rx.event
     async def load(self) -> None:
-        """on_load: read the ledger of the signed-in user."""
+        """on_load: ledger, sessions and sign-in methods of the signed-in user."""
         if not self._user_id:
             return
-        self.ledger = await asyncio.to_thread(_ledger, self._user_id)
-        self.ledger_loaded = True
+        data = await asyncio.to_thread(_load, self._user_id, self._session_id)
+        self.ledger, self.sessions, self.methods = data["ledger"], data["sessions"], data["methods"]
+        self.loaded = True
+
+    async def _run(self, action, *args):
+        """Re-check the session, then run `action(db, user, *args)` in one transaction."""
+        if not await self._refresh_user():
+            return rx.redirect(routes.LOGIN)
+
+        def work() -> None:
+            with session_scope() as db:
+                user = db.get(User, uuid.UUID(self._user_id))
+                if user is None:
+                    raise ImagegenError("Your account no longer exists.")
+                action(db, user, *args)
+
+        await asyncio.to_thread(work)
+        return None
+
+    @rx.event
+    async def save_name(self, form: dict[str, str]):
+        """Rename the user."""
+        self.profile_error = ""
+        try:
+            redirect = await self._run(
+                lambda db, user, name: accounts.change_name(session=db, user=user, name=name),
+                form.get("name", ""),
+            )
+        except ImagegenError as exc:
+            self.profile_error = str(exc)
+            return None
+        if redirect:
+            return redirect
+        await self._refresh_user()
+        return rx.toast.success("Name saved")
+
+    @rx.event
+    async def save_password(self, form: dict[str, str]):
+        """Change the password; every other session is signed out."""
+        self.password_error = ""
+        session_id = uuid.UUID(self._session_id) if self._session_id else uuid.uuid4()
+        try:
+            redirect = await self._run(
+                lambda db, user, current, new: accounts.change_password(
+                    session=db, user=user, current=current, new=new, keep_session_id=session_id
+                ),
+                form.get("current_password", ""),
+                form.get("new_password", ""),
+            )
+        except ImagegenError as exc:
+            self.password_error = str(exc)
+            return None
+        if redirect:
+            return redirect
+        await self.load()
+        return rx.toast.success("Password changed; your other devices were signed out.")
+
+    @rx.event
+    async def revoke(self, session_id: str):
+        """Sign out one device.
+
+        Args:
+            session_id: the session row to end.
+        """
+        try:
+            redirect = await self._run(
+                lambda db, user, sid: accounts.revoke_session(
+                    session=db, user_id=user.id, session_id=sid
+                ),
+                session_id,
+            )
+        except ImagegenError as exc:
+            return rx.toast.error(str(exc))
+        if redirect:
+            return redirect
+        if session_id == self._session_id:
+            return rx.redirect(routes.LOGIN)
+        await self.load()
+        return rx.toast.success("Signed out that device.")
+
+    @rx.event
+    async def revoke_others(self):
+        """Sign out every other device."""
+        keep = uuid.UUID(self._session_id)
+        redirect = await self._run(
+            lambda db, user: accounts.revoke_other_sessions(
+                session=db, user_id=user.id, keep_session_id=keep
+            )
+        )
+        if redirect:
+            return redirect
+        await self.load()
+        return rx.toast.success("Signed out everywhere else.")
+
+    @rx.event
+    async def delete_account(self, form: dict[str, str]):
+        """Delete the account after the email is typed; then leave for the login page."""
+        self.delete_error = ""
+        storage = get_storage()
+        try:
+            redirect = await self._run(
+                lambda db, user, typed: accounts.delete_account(
+                    session=db,
+                    user=user,
+                    confirm_email=typed,
+                    delete_file=lambda key, file_id: storage.delete(key=key, file_id=file_id),
+                ),
+                form.get("confirm_email", ""),
+            )
+        except ImagegenError as exc:
+            self.delete_error = str(exc)
+            return None
+        return redirect or rx.redirect(routes.LOGIN)

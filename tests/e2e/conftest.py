@@ -65,8 +65,17 @@ def polar_standin() -> Iterator["PolarStandIn"]:
 
 
 @pytest.fixture(scope="session")
+def live_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The app's DATA_DIR (local images, and the outbox where its emails land)."""
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="session")
 def live_server(
-    engine: object, polar_standin: "PolarStandIn", tmp_path_factory: pytest.TempPathFactory
+    engine: object,
+    polar_standin: "PolarStandIn",
+    live_data_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
     """Start the production build on a free port against the test database; yield its URL."""
     port = _free_port()
@@ -79,7 +88,7 @@ def live_server(
         "APP_ENV": "testing",
         # Its own Redis db: its Dramatiq worker must not take the worker tests' messages.
         "REDIS_URL": os.environ.get("TEST_E2E_REDIS_URL", "redis://127.0.0.1:6379/10"),
-        "DATA_DIR": str(tmp_path_factory.mktemp("data")),
+        "DATA_DIR": str(live_data_dir),
         "POLAR_ACCESS_TOKEN": "polar_e2e_token",
         "POLAR_API_URL": polar_standin.base_url,
     }
