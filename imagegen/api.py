@@ -4,6 +4,7 @@ Mounted in front of Reflex through `rx.App(api_transformer=...)`. Sessions live 
 HttpOnly cookie that JavaScript never sees; these routes are the only place it is set.
 """
 
+import json
 import logging
 import uuid
 from datetime import datetime
@@ -21,6 +22,7 @@ from imagegen.errors import ImagegenError, ImageNotFound, InvalidCredentials, To
 from imagegen.models import Image, utcnow
 from imagegen.providers.compose import get_storage
 from imagegen.providers.image_storage import LocalImageStorage
+from imagegen.providers.oauth import configured_providers
 from imagegen.realtime import publish_account_changed
 from imagegen.redis_client import get_redis
 from imagegen.services import accounts, auth, billing_events, flash, generation, health
@@ -220,6 +222,66 @@ async def verify_email(request: Request) -> Response:
     return await anyio.to_thread.run_sync(verify)
 
 
+OAUTH_STATE_TTL = 600
+
+
+def _login_error(message: str) -> RedirectResponse:
+    flash_id = flash.put(get_redis(), message)
+    return RedirectResponse(f"{routes.LOGIN}?{urlencode({'flash': flash_id})}", status_code=303)
+
+
+def _oauth_redirect_uri(provider: str) -> str:
+    return f"{get_settings().app_url}{routes.oauth_callback(provider)}"
+
+
+async def oauth_start(request: Request) -> Response:
+    """GET /api/auth/oauth/{provider}/start: remember state + PKCE verifier, go to consent."""
+    provider = configured_providers(get_settings()).get(request.path_params["provider"])
+    if provider is None:
+        return NOT_FOUND
+    auth_request = provider.authorize(redirect_uri=_oauth_redirect_uri(provider.name))
+    record = json.dumps({"provider": provider.name, "verifier": auth_request.code_verifier})
+    await anyio.to_thread.run_sync(
+        lambda: get_redis().set(f"oauth:{auth_request.state}", record, ex=OAUTH_STATE_TTL)
+    )
+    return RedirectResponse(auth_request.url, status_code=302)
+
+
+async def oauth_callback(request: Request) -> Response:
+    """GET /api/auth/oauth/{provider}/callback: check state, exchange the code, sign in."""
+    name = request.path_params["provider"]
+    provider = configured_providers(get_settings()).get(name)
+    params = request.query_params
+    state = params.get("state", "")[:200]
+
+    def finish() -> Response:
+        saved = get_redis().getdel(f"oauth:{state}") if state else None
+        if provider is None:
+            return NOT_FOUND
+        if params.get("error"):
+            if params["error"] == "access_denied":
+                return _login_error(f"Sign-in with {provider.label} was cancelled.")
+            return _login_error(f"{provider.label} could not sign you in ({params['error'][:60]}).")
+        record = json.loads(saved) if saved else None
+        if record is None or record.get("provider") != name:
+            return _login_error(
+                "That sign-in link has expired or was not started here. Please try again."
+            )
+        try:
+            identity = provider.identify(
+                code=params.get("code", ""),
+                redirect_uri=_oauth_redirect_uri(name),
+                code_verifier=record["verifier"],
+            )
+            with session_scope() as db:
+                user = accounts.oauth_sign_in(session=db, identity=identity)
+        except ImagegenError as exc:
+            return _login_error(str(exc))
+        return _signed_in(user, request)
+
+    return await anyio.to_thread.run_sync(finish)
+
+
 async def logout(request: Request) -> Response:
     """POST /api/auth/logout: delete the session row and the cookie."""
     if not same_origin(request):
@@ -390,6 +452,8 @@ def build_api() -> Starlette:
             Route(routes.API_FORGOT_PASSWORD, forgot_password, methods=["POST"]),
             Route(routes.API_RESET_PASSWORD, reset_password, methods=["POST"]),
             Route(routes.API_VERIFY_EMAIL, verify_email, methods=["GET"]),
+            Route("/api/auth/oauth/{provider}/start", oauth_start, methods=["GET"]),
+            Route("/api/auth/oauth/{provider}/callback", oauth_callback, methods=["GET"]),
             Route(routes.API_HEALTH, health_check, methods=["GET"]),
             Route(routes.API_IMAGE_FILE + "/{key:path}", image_file, methods=["GET"]),
             Route(routes.API_IMAGE_DOWNLOAD, image_download, methods=["GET"]),

@@ -23,6 +23,16 @@ API_IMAGE_DOWNLOAD = "/api/images/{image_id}/download"
 SESSION_COOKIE = "imagegen_session"
 
 
+def oauth_start(provider: str) -> str:
+    """Where "Continue with <provider>" goes."""
+    return f"/api/auth/oauth/{provider}/start"
+
+
+def oauth_callback(provider: str) -> str:
+    """The redirect URI registered with the provider."""
+    return f"/api/auth/oauth/{provider}/callback"
+
+
 def image_download_url(image_id: object) -> str:
     """The owner-checked download route of an image."""
     return API_IMAGE_DOWNLOAD.format(image_id=image_id)

@@ -73,6 +73,14 @@ class Settings(BaseSettings):
     github_client_secret: str | None = None
     google_client_id: str | None = None
     google_client_secret: str | None = None
+    # Endpoints, overridable for GitHub Enterprise or a local stand-in.
+    github_oauth_url: str = "https://github.com/login/oauth"
+    github_api_url: str = "https://api.github.com"
+    google_oauth_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    google_token_url: str = "https://oauth2.googleapis.com/token"
+    google_userinfo_url: str = "https://openidconnect.googleapis.com/v1/userinfo"
+    # Free users get credits only once their email is confirmed.
+    require_verified_email: bool = False
 
     # -- email ----------------------------------------------------------------
     smtp_host: str | None = None

@@ -46,3 +46,42 @@ def error_alert(message: rx.Var) -> rx.Component:
             width="100%",
         ),
     )
+
+
+def oauth_buttons(providers: dict[str, str]) -> rx.Component:
+    """Continue-with buttons for each configured provider. Each is a native GET form, so the
+    browser really leaves for our start route (the client-side router would not).
+
+    Args:
+        providers: provider name → label, only those configured.
+    """
+    if not providers:
+        return rx.fragment()
+    return rx.vstack(
+        *(
+            rx.el.form(
+                rx.button(
+                    rx.icon("github" if name == "github" else "globe", size=16),
+                    f"Continue with {label}",
+                    type="submit",
+                    variant="outline",
+                    size="3",
+                    width="100%",
+                ),
+                action=f"/api/auth/oauth/{name}/start",
+                method="get",
+                on_submit=None,
+                width="100%",
+            )
+            for name, label in providers.items()
+        ),
+        rx.hstack(
+            rx.separator(size="4"),
+            rx.text("or", size="1", color_scheme="gray"),
+            rx.separator(size="4"),
+            align="center",
+            width="100%",
+        ),
+        spacing="3",
+        width="100%",
+    )

@@ -3,8 +3,10 @@
 import reflex as rx
 
 from imagegen import routes
-from imagegen.components.forms import error_alert, field
+from imagegen.components.forms import error_alert, field, oauth_buttons
 from imagegen.pages.auth_card import auth_card
+from imagegen.providers.oauth import configured_providers
+from imagegen.settings import get_settings
 from imagegen.state.auth import AuthFormState
 from imagegen.templates import public_page
 
@@ -16,6 +18,7 @@ def login() -> rx.Component:
         "Welcome back",
         "Sign in to create and see your images.",
         error_alert(AuthFormState.error),
+        oauth_buttons({n: p.label for n, p in configured_providers(get_settings()).items()}),
         rx.cond(
             AuthFormState.notice != "",
             rx.callout(

@@ -3,6 +3,7 @@
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, delete, select
 
@@ -13,6 +14,9 @@ from imagegen.models import Account, Image, User
 from imagegen.models import Session as UserSession
 from imagegen.services import auth, tokens
 from imagegen.services.billing_events import get_subscription
+
+if TYPE_CHECKING:
+    from imagegen.providers.oauth import Identity
 
 Send = Callable[[str, str, str], None]  # to, subject, text
 
@@ -211,3 +215,54 @@ def delete_account(
             delete_file(key, file_id)
 
     after_commit(session, remove_files)
+
+
+def oauth_sign_in(*, session: Session, identity: "Identity") -> User:
+    """The user an OAuth identity signs in as: the linked one, else the one with the same
+    *verified* email (which gets linked), else a new user.
+
+    Raises:
+        InvalidInput: no email from the provider, or it matches an account but is not verified
+            by the provider (linking on an unverified email would let anyone take it over).
+    """
+    linked = session.exec(
+        select(User)
+        .join(Account, Account.user_id == User.id)  # type: ignore[arg-type]
+        .where(Account.provider_id == identity.provider, Account.account_id == identity.account_id)
+    ).first()
+    if linked is not None:
+        return linked
+    if not identity.email:
+        raise InvalidInput(
+            "Your account there has no email address we can use. Add one, or register with a password."
+        )
+    email = auth.normalize_email(identity.email)
+    user = auth.get_user_by_email(session, email)
+    if user is not None and not identity.email_verified:
+        raise InvalidInput(
+            "An account with this email already exists, and the provider has not verified the "
+            "address. Sign in with your password instead."
+        )
+    if user is None:
+        user = User(
+            name=auth.validate_name(identity.name or email.split("@")[0]),
+            email=email,
+            email_verified=identity.email_verified,
+        )
+        session.add(user)
+        session.flush()
+    elif identity.email_verified and not user.email_verified:
+        user.email_verified = True
+        session.add(user)
+    session.add(
+        Account(
+            user_id=user.id,
+            provider_id=identity.provider,
+            account_id=identity.account_id,
+            access_token=identity.access_token,
+            refresh_token=identity.refresh_token,
+            scope=identity.scope,
+        )
+    )
+    session.flush()
+    return user

@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 if TYPE_CHECKING:
+    from tests.standins.oauth_server import OAuthStandIn
     from tests.standins.polar_server import PolarStandIn
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,6 +66,15 @@ def polar_standin() -> Iterator["PolarStandIn"]:
 
 
 @pytest.fixture(scope="session")
+def oauth_standin() -> Iterator["OAuthStandIn"]:
+    """GitHub and Google for the app's authlib client."""
+    from tests.standins.oauth_server import OAuthStandIn
+
+    with OAuthStandIn() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def live_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The app's DATA_DIR (local images, and the outbox where its emails land)."""
     return tmp_path_factory.mktemp("data")
@@ -74,6 +84,7 @@ def live_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def live_server(
     engine: object,
     polar_standin: "PolarStandIn",
+    oauth_standin: "OAuthStandIn",
     live_data_dir: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
@@ -91,6 +102,7 @@ def live_server(
         "DATA_DIR": str(live_data_dir),
         "POLAR_ACCESS_TOKEN": "polar_e2e_token",
         "POLAR_API_URL": polar_standin.base_url,
+        **oauth_standin.env(),
     }
     import redis
 

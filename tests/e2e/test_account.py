@@ -107,3 +107,28 @@ def test_new_account_sees_the_verification_banner_until_verified(
     page.goto(re.search(r"http://\S+/api/auth/verify-email\?token=[\w-]+", body).group(0))
     expect(page.get_by_text("Thanks, your email address is confirmed.")).to_be_visible()
     expect(page.get_by_text("Please confirm your email")).to_have_count(0)
+
+
+def test_continue_with_github_signs_in_through_the_provider(page: Page, oauth_standin) -> None:
+    from tests.standins.oauth_server import Person
+
+    oauth_standin.deny = False
+    oauth_standin.person = Person(
+        id="9001", name="Octo Browser", email=unique_email("octo"), verified=True
+    )
+    page.goto(routes.LOGIN)
+    page.get_by_role("button", name="Continue with GitHub").click()
+    expect(page.get_by_label("Prompt")).to_be_visible()
+    expect(page.get_by_text("Octo Browser", exact=True)).to_be_visible()
+    cookie = next(c for c in page.context.cookies() if c["name"] == routes.SESSION_COOKIE)
+    assert cookie["httpOnly"] is True
+
+
+def test_denied_consent_lands_on_login_with_an_alert(page: Page, oauth_standin) -> None:
+    oauth_standin.deny = True
+    try:
+        page.goto(routes.REGISTER)
+        page.get_by_role("button", name="Continue with Google").click()
+        expect(page.get_by_role("alert")).to_have_text("Sign-in with Google was cancelled.")
+    finally:
+        oauth_standin.deny = False
