@@ -230,6 +230,11 @@ def _login_error(message: str) -> RedirectResponse:
     return RedirectResponse(f"{routes.LOGIN}?{urlencode({'flash': flash_id})}", status_code=303)
 
 
+def _account_message(message: str, kind: str) -> RedirectResponse:
+    flash_id = flash.put(get_redis(), message, kind=kind)
+    return RedirectResponse(f"{routes.ACCOUNT}?{urlencode({'flash': flash_id})}", status_code=303)
+
+
 def _oauth_redirect_uri(provider: str) -> str:
     return f"{get_settings().app_url}{routes.oauth_callback(provider)}"
 
@@ -239,8 +244,19 @@ async def oauth_start(request: Request) -> Response:
     provider = configured_providers(get_settings()).get(request.path_params["provider"])
     if provider is None:
         return NOT_FOUND
+    link_user = None
+    if request.query_params.get("link") == "1":  # add this provider to the signed-in account
+        link_user = await anyio.to_thread.run_sync(_signed_in_user_id, request)
+        if link_user is None:
+            return RedirectResponse(routes.LOGIN, status_code=303)
     auth_request = provider.authorize(redirect_uri=_oauth_redirect_uri(provider.name))
-    record = json.dumps({"provider": provider.name, "verifier": auth_request.code_verifier})
+    record = json.dumps(
+        {
+            "provider": provider.name,
+            "verifier": auth_request.code_verifier,
+            "link_user": str(link_user) if link_user else None,
+        }
+    )
     await anyio.to_thread.run_sync(
         lambda: get_redis().set(f"oauth:{auth_request.state}", record, ex=OAUTH_STATE_TTL)
     )
@@ -273,9 +289,17 @@ async def oauth_callback(request: Request) -> Response:
                 redirect_uri=_oauth_redirect_uri(name),
                 code_verifier=record["verifier"],
             )
+            if record.get("link_user"):
+                with session_scope() as db:
+                    accounts.link_identity(
+                        session=db, user_id=uuid.UUID(record["link_user"]), identity=identity
+                    )
+                return _account_message(f"{provider.label} is now linked.", "info")
             with session_scope() as db:
                 user = accounts.oauth_sign_in(session=db, identity=identity)
         except ImagegenError as exc:
+            if record.get("link_user"):
+                return _account_message(str(exc), "error")
             return _login_error(str(exc))
         return _signed_in(user, request)
 

@@ -135,3 +135,35 @@ def test_provider_down_is_a_clear_error(client, provider, monkeypatch) -> None:
     monkeypatch.setattr(api, "get_settings", lambda: settings)
     provider.person = Person(id="down-1", email=unique_email("down"), verified=True)
     assert "failed" in error_of(sign_in_with(client, "github"))
+
+
+def test_linking_from_the_account_page(client, provider) -> None:
+    email = unique_email("linking")
+    with session_scope() as db:
+        user_id = create_user(db, email=email).id
+    login = client.post(routes.API_LOGIN, data={"email": email, "password": "crunchy-armchair-42"})
+    client.cookies.set(
+        routes.SESSION_COOKIE, login.headers["set-cookie"].split(";")[0].split("=", 1)[1]
+    )
+    provider.person = Person(id="link-me-7", email=unique_email("elsewhere"), verified=False)
+    start = client.get(routes.oauth_start("google"), params={"link": "1"})
+    consent = httpx.get(start.headers["location"], follow_redirects=False)
+    callback = urlsplit(consent.headers["location"])
+    done = client.get(callback.path, params={k: v[0] for k, v in parse_qs(callback.query).items()})
+    assert done.headers["location"].startswith("/account?flash=")
+    assert (
+        flash.pop(get_redis(), done.headers["location"].split("flash=")[1])
+        == "Google is now linked."
+    )
+    with session_scope() as db:
+        assert {
+            a.provider_id for a in db.exec(select(Account).where(Account.user_id == user_id))
+        } == {"credential", "google"}
+
+
+def test_linking_needs_a_session(client) -> None:
+    anonymous = TestClient(build_api(), base_url="http://localhost:3000", follow_redirects=False)
+    assert (
+        anonymous.get(routes.oauth_start("github"), params={"link": "1"}).headers["location"]
+        == "/login"
+    )

@@ -176,20 +176,43 @@ def sessions_card() -> rx.Component:
     )
 
 
+def _method_row(method: rx.Var) -> rx.Component:
+    return rx.hstack(
+        rx.icon("key-round", size=16),
+        rx.text(method["provider"]),
+        rx.spacer(),
+        rx.button(
+            "Remove",
+            size="1",
+            variant="soft",
+            color_scheme="gray",
+            on_click=AccountState.unlink(method["id"]),
+            disabled=AccountState.methods.length() < 2,
+            aria_label="Remove " + method["provider"].to(str),
+        ),
+        align="center",
+        width="100%",
+    )
+
+
+def _link_form(provider: rx.Var) -> rx.Component:
+    return rx.el.form(
+        rx.el.input(type="hidden", name="link", value="1"),
+        rx.button("Link " + provider["label"].to(str), type="submit", size="1", variant="outline"),
+        action="/api/auth/oauth/" + provider["id"].to(str) + "/start",
+        method="get",
+        on_submit=None,
+    )
+
+
 def methods_card() -> rx.Component:
-    """How the user can sign in."""
+    """How the user can sign in; link more, remove any but the last."""
     return _section(
         "Sign-in methods",
-        "Ways you can sign in to this account.",
-        rx.vstack(
-            rx.foreach(
-                AccountState.methods,
-                lambda m: rx.hstack(
-                    rx.icon("key-round", size=16), rx.text(m["provider"]), align="center"
-                ),
-            ),
-            spacing="2",
-        ),
+        "Ways you can sign in to this account. The last one cannot be removed.",
+        rx.vstack(rx.foreach(AccountState.methods, _method_row), spacing="2", width="100%"),
+        rx.hstack(rx.foreach(AccountState.linkable, _link_form), spacing="2", wrap="wrap"),
+        id="sign-in-methods",
     )
 
 

@@ -266,3 +266,46 @@ def oauth_sign_in(*, session: Session, identity: "Identity") -> User:
     )
     session.flush()
     return user
+
+
+def link_identity(*, session: Session, user_id: uuid.UUID, identity: "Identity") -> None:
+    """Attach an OAuth identity to a signed-in user (from the account page).
+
+    Raises:
+        InvalidInput: that identity already belongs to another user.
+    """
+    existing = session.exec(
+        select(Account).where(
+            Account.provider_id == identity.provider, Account.account_id == identity.account_id
+        )
+    ).first()
+    if existing is not None:
+        if existing.user_id != user_id:
+            raise InvalidInput("That account is already linked to another imagegen user.")
+        return
+    session.add(
+        Account(
+            user_id=user_id,
+            provider_id=identity.provider,
+            account_id=identity.account_id,
+            access_token=identity.access_token,
+            refresh_token=identity.refresh_token,
+            scope=identity.scope,
+        )
+    )
+
+
+def unlink_method(*, session: Session, user_id: uuid.UUID, provider: str) -> None:
+    """Remove a way to sign in, never the last one.
+
+    Raises:
+        InvalidInput: it is the only method left, or not linked.
+    """
+    methods = list(session.exec(select(Account).where(Account.user_id == user_id)))
+    target = [m for m in methods if m.provider_id == provider]
+    if not target:
+        raise InvalidInput("That sign-in method is not linked.")
+    if len(methods) <= len(target):
+        raise InvalidInput("This is your only way to sign in. Add another one before removing it.")
+    for method in target:
+        session.delete(method)

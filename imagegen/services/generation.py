@@ -110,6 +110,11 @@ def submit_generation(
     Raises:
         OutOfCredits: not enough credits; no row is kept (the caller's transaction rolls back).
     """
+    if settings.require_verified_email and user.plan == "free_user" and not user.email_verified:
+        raise InvalidInput(
+            "Confirm your email address to get your free credits: use the link we sent you, "
+            "or send a new one from the banner above."
+        )
     cost_each = settings.image_cost(request.quality)
     images = [
         Image(

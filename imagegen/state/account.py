@@ -10,7 +10,9 @@ from imagegen.db import session_scope
 from imagegen.errors import ImagegenError
 from imagegen.models import Account, User
 from imagegen.providers.compose import get_storage
+from imagegen.providers.oauth import configured_providers
 from imagegen.services import accounts, credits
+from imagegen.settings import get_settings
 from imagegen.state.auth import AuthState
 
 REASON_LABELS = {"generation": "Image generation"}
@@ -48,7 +50,7 @@ def _load(user_id: str, current_session: str) -> dict[str, list[dict[str, str]]]
             for row in accounts.list_sessions(session=db, user_id=uid)
         ]
         methods = [
-            {"provider": PROVIDER_LABELS.get(a.provider_id, a.provider_id)}
+            {"id": a.provider_id, "provider": PROVIDER_LABELS.get(a.provider_id, a.provider_id)}
             for a in db.exec(accounts.select(Account).where(Account.user_id == uid))
         ]
     return {"ledger": ledger, "sessions": sessions, "methods": methods}
@@ -167,6 +169,35 @@ class AccountState(AuthState):
             return redirect
         await self.load()
         return rx.toast.success("Signed out everywhere else.")
+
+    @rx.var
+    def linkable(self) -> list[dict[str, str]]:
+        """Configured OAuth providers not linked yet."""
+        linked = {m["id"] for m in self.methods}
+        return [
+            {"id": name, "label": provider.label}
+            for name, provider in configured_providers(get_settings()).items()
+            if name not in linked
+        ]
+
+    @rx.event
+    async def unlink(self, provider: str):
+        """Remove a sign-in method (never the last).
+
+        Args:
+            provider: credential, github or google.
+        """
+        try:
+            redirect = await self._run(
+                lambda db, user, p: accounts.unlink_method(session=db, user_id=user.id, provider=p),
+                provider,
+            )
+        except ImagegenError as exc:
+            return rx.toast.error(str(exc))
+        if redirect:
+            return redirect
+        await self.load()
+        return rx.toast.success("Sign-in method removed.")
 
     @rx.event
     async def delete_account(self, form: dict[str, str]):

@@ -189,3 +189,38 @@ def test_outbox_mailer_writes_eml(tmp_path) -> None:
     )
     (path,) = tmp_path.glob("*.eml")
     assert "Subject: S" in path.read_text()
+
+
+class TestSignInMethods:
+    def _identity(self, account_id: str):
+        from imagegen.providers.oauth import Identity
+
+        return Identity(
+            provider="github",
+            account_id=account_id,
+            email=None,
+            email_verified=False,
+            name="x",
+            access_token="t",
+            refresh_token=None,
+            scope=None,
+        )
+
+    def test_link_then_unlink_but_never_the_last(self, db: Session, user: User) -> None:
+        accounts.link_identity(session=db, user_id=user.id, identity=self._identity("gh-1"))
+        db.flush()
+        accounts.unlink_method(session=db, user_id=user.id, provider="credential")
+        db.flush()
+        with pytest.raises(InvalidInput, match="only way to sign in"):
+            accounts.unlink_method(session=db, user_id=user.id, provider="github")
+        with pytest.raises(InvalidInput, match="not linked"):
+            accounts.unlink_method(session=db, user_id=user.id, provider="google")
+
+    def test_an_identity_belongs_to_one_user(self, db: Session, user: User) -> None:
+        from tests.fixtures.users import create_user
+
+        accounts.link_identity(session=db, user_id=user.id, identity=self._identity("gh-2"))
+        db.flush()
+        other = create_user(db, name="Other")
+        with pytest.raises(InvalidInput, match="already linked"):
+            accounts.link_identity(session=db, user_id=other.id, identity=self._identity("gh-2"))

@@ -287,3 +287,32 @@ class TestOwnerChecks:
         with session_scope() as db:
             assert used(db, db.get(User, user_id)) == 1  # the finished one stays paid
             db.delete(db.get(User, user_id))
+
+
+def test_require_verified_email_holds_back_free_credits(db: Session, user: User) -> None:
+    strict = get_settings().model_copy(update={"require_verified_email": True})
+    request = generation.validate_request(
+        prompt="p", size="1024x1024", quality="low", count=1, style=None
+    )
+    with pytest.raises(InvalidInput, match="Confirm your email"):
+        generation.submit_generation(
+            session=db, user=user, request=request, settings=strict, enqueue=lambda ids: None
+        )
+    user.email_verified = True
+    assert (
+        len(
+            generation.submit_generation(
+                session=db, user=user, request=request, settings=strict, enqueue=lambda ids: None
+            )
+        )
+        == 1
+    )
+    user.email_verified, user.plan = False, "pro_user"  # paying users are not held back
+    assert (
+        len(
+            generation.submit_generation(
+                session=db, user=user, request=request, settings=strict, enqueue=lambda ids: None
+            )
+        )
+        == 1
+    )
