@@ -61,7 +61,7 @@ def oauth_buttons(providers: dict[str, str]) -> rx.Component:
         *(
             rx.el.form(
                 rx.button(
-                    rx.icon("github" if name == "github" else "globe", size=16),
+                    rx.icon("log-in", size=16),
                     f"Continue with {label}",
                     type="submit",
                     variant="outline",
