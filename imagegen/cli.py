@@ -177,6 +177,11 @@ def serve() -> int:
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
         env.setdefault("PORT", "3000")
         env.setdefault("APP_URL", f"http://localhost:{env['PORT']}")
+        web_workers = int(env.get("WEB_WORKERS", "1") or 1)
+        if web_workers > 1:
+            # Several backend processes share state and sockets through Redis.
+            env["REFLEX_REDIS_URL"] = env["REDIS_URL"]
+            env["GRANIAN_WORKERS"] = str(web_workers)
         procs = [_spawn(cmd, env) for cmd in process_commands(env)]
         stopping = False
 

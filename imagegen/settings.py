@@ -107,6 +107,7 @@ class Settings(BaseSettings):
     generation_time_limit_seconds: int = Field(default=120, ge=1)
     generation_max_retries: int = Field(default=3, ge=0)
     stuck_after_minutes: int = Field(default=15, ge=1)
+    web_workers: int = Field(default=1, ge=1)
     gen_workers: int = Field(default=1, ge=0)
     gen_threads: int = Field(default=4, ge=1)
     offline_delay_seconds: float = Field(default=1.5, ge=0)

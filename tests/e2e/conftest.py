@@ -1,6 +1,7 @@
 """Browser tests: the production build served by `imagegen run` (what `make run` starts),
 driven by Playwright in Debian's Chromium."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -80,32 +81,14 @@ def live_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("data")
 
 
-@pytest.fixture(scope="session")
-def live_server(
-    engine: object,
-    polar_standin: "PolarStandIn",
-    oauth_standin: "OAuthStandIn",
-    live_data_dir: Path,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[str]:
-    """Start the production build on a free port against the test database; yield its URL."""
-    port = _free_port()
-    url = f"http://localhost:{port}"
-    log = tmp_path_factory.mktemp("server") / "server.log"
-    env = {
-        **os.environ,
-        "PORT": str(port),
-        "APP_URL": url,
-        "APP_ENV": "testing",
-        # Its own Redis db: its Dramatiq worker must not take the worker tests' messages.
-        "REDIS_URL": os.environ.get("TEST_E2E_REDIS_URL", "redis://127.0.0.1:6379/10"),
-        "DATA_DIR": str(live_data_dir),
-        "POLAR_ACCESS_TOKEN": "polar_e2e_token",
-        "POLAR_API_URL": polar_standin.base_url,
-        **oauth_standin.env(),
-    }
+@contextlib.contextmanager
+def running_app(env_overrides: dict[str, str], log: Path) -> Iterator[str]:
+    """`imagegen run` (the production build, its workers and watchdog) on a free port."""
     import redis
 
+    port = _free_port()
+    url = f"http://localhost:{port}"
+    env = {**os.environ, "PORT": str(port), "APP_URL": url, "APP_ENV": "testing", **env_overrides}
     redis.Redis.from_url(env["REDIS_URL"]).flushdb()
     with log.open("wb") as out:
         proc = subprocess.Popen(
@@ -125,6 +108,27 @@ def live_server(
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    engine: object,
+    polar_standin: "PolarStandIn",
+    oauth_standin: "OAuthStandIn",
+    live_data_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    """The app on a free port against the test database; its own Redis db, so its Dramatiq
+    worker never takes the worker tests' messages."""
+    env = {
+        "REDIS_URL": os.environ.get("TEST_E2E_REDIS_URL", "redis://127.0.0.1:6379/10"),
+        "DATA_DIR": str(live_data_dir),
+        "POLAR_ACCESS_TOKEN": "polar_e2e_token",
+        "POLAR_API_URL": polar_standin.base_url,
+        **oauth_standin.env(),
+    }
+    with running_app(env, tmp_path_factory.mktemp("server") / "server.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
