@@ -4,10 +4,12 @@ Mounted in front of Reflex through `rx.App(api_transformer=...)`. Sessions live 
 HttpOnly cookie that JavaScript never sees; these routes are the only place it is set.
 """
 
+import functools
 import json
 import logging
 import uuid
 from datetime import datetime
+from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import anyio
@@ -466,6 +468,49 @@ async def polar_webhook(request: Request) -> Response:
     return JSONResponse({"status": outcome}, status_code=status)
 
 
+@functools.lru_cache(maxsize=1)
+def _migration_head() -> str | None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    root = Path(__file__).resolve().parent.parent
+    return ScriptDirectory.from_config(Config(str(root / "alembic.ini"))).get_current_head()
+
+
+async def readiness(_: Request) -> JSONResponse:
+    """GET /api/ready: 200 only when the engines answer and the schema is at the code's head
+    (a load balancer keeps traffic away during a deploy's migration).
+    """
+
+    def check() -> dict[str, str]:
+        db_up = health.database_ok(get_engine())
+        redis_up = health.redis_ok(get_redis())
+        schema = health.schema_version(get_engine()) if db_up else None
+        return {
+            "database": "ok" if db_up else "down",
+            "redis": "ok" if redis_up else "down",
+            "schema": "current" if schema and schema == _migration_head() else f"at {schema}",
+        }
+
+    body = await anyio.to_thread.run_sync(check)
+    ready = body["database"] == "ok" and body["redis"] == "ok" and body["schema"] == "current"
+    return JSONResponse({"ready": ready, **body}, status_code=200 if ready else 503)
+
+
+async def metrics(_: Request) -> Response:
+    """GET /api/metrics: Prometheus text format."""
+    from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+    from imagegen.services.metrics import ImagegenCollector
+
+    def scrape() -> bytes:
+        registry = CollectorRegistry()
+        registry.register(ImagegenCollector(get_engine(), get_redis()))
+        return generate_latest(registry)
+
+    return Response(await anyio.to_thread.run_sync(scrape), media_type=CONTENT_TYPE_LATEST)
+
+
 def build_api() -> Starlette:
     """The Starlette app Reflex mounts its own routes under."""
     return Starlette(
@@ -479,6 +524,8 @@ def build_api() -> Starlette:
             Route("/api/auth/oauth/{provider}/start", oauth_start, methods=["GET"]),
             Route("/api/auth/oauth/{provider}/callback", oauth_callback, methods=["GET"]),
             Route(routes.API_HEALTH, health_check, methods=["GET"]),
+            Route("/api/metrics", metrics, methods=["GET"]),
+            Route("/api/ready", readiness, methods=["GET"]),
             Route(routes.API_IMAGE_FILE + "/{key:path}", image_file, methods=["GET"]),
             Route(routes.API_IMAGE_DOWNLOAD, image_download, methods=["GET"]),
             Route(routes.API_POLAR_WEBHOOK, polar_webhook, methods=["POST"]),

@@ -193,3 +193,9 @@ def test_image_file_and_download_are_the_owners_only(tmp_path) -> None:
     with session_scope() as db:
         for email in (owner_email, other_email):
             db.delete(db.exec(generation.select(User).where(User.email == email)).one())
+
+
+def test_ready_when_engines_answer_and_schema_is_current(client: TestClient) -> None:
+    response = client.get("/api/ready")
+    assert response.status_code == 200
+    assert response.json() == {"ready": True, "database": "ok", "redis": "ok", "schema": "current"}

@@ -20,3 +20,12 @@ def redis_ok(client: "redis.Redis[bytes]") -> bool:
         return bool(client.ping())
     except Exception:
         return False
+
+
+def schema_version(engine: Engine) -> str | None:
+    """The Alembic revision the database is at (None when unknown)."""
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except Exception:
+        return None
