@@ -85,3 +85,56 @@ def oauth_buttons(providers: dict[str, str]) -> rx.Component:
         spacing="3",
         width="100%",
     )
+
+
+def post_form(action: str, submit_label: str, *fields: rx.Component) -> rx.Component:
+    """A native POST form: the server answers with a redirect (and may set the HttpOnly
+    session cookie), which a Reflex event could not do.
+    """
+    return rx.el.form(
+        rx.vstack(
+            *fields,
+            rx.button(submit_label, type="submit", size="3", width="100%"),
+            spacing="4",
+            width="100%",
+        ),
+        action=action,
+        method="post",
+        on_submit=None,
+        width="100%",
+    )
+
+
+def email_field(default_value: rx.Var) -> rx.Component:
+    """The Email input of the auth forms, refilled after a failed post."""
+    return field(
+        "Email",
+        "email",
+        type_="email",
+        autocomplete="email",
+        default_value=default_value,
+        key=default_value,
+        required=True,
+        placeholder="you@example.com",
+    )
+
+
+def new_password_field(label: str = "Password") -> rx.Component:
+    """A password input with the policy as its hint."""
+    from imagegen import security
+
+    return field(
+        label,
+        "password",
+        type_="password",
+        autocomplete="new-password",
+        required=True,
+        min_length=security.PASSWORD_MIN,
+        max_length=security.PASSWORD_MAX,
+        hint=f"{security.PASSWORD_MIN} to {security.PASSWORD_MAX} characters.",
+    )
+
+
+def footer_link(text: str, link_text: str, href: str) -> rx.Component:
+    """The small line under an auth form ("New here? Create an account")."""
+    return rx.text(text, rx.link(link_text, href=href), size="2", align="center", width="100%")

@@ -3,10 +3,8 @@
 import reflex as rx
 
 from imagegen import routes
-from imagegen.components.forms import error_alert, field, oauth_buttons
-from imagegen.pages.auth_card import auth_card
-from imagegen.providers.oauth import configured_providers
-from imagegen.settings import get_settings
+from imagegen.components.forms import email_field, error_alert, field, footer_link, post_form
+from imagegen.pages.auth_card import auth_card, notice, oauth_choices
 from imagegen.state.auth import AuthFormState
 from imagegen.templates import public_page
 
@@ -18,57 +16,26 @@ def login() -> rx.Component:
         "Welcome back",
         "Sign in to create and see your images.",
         error_alert(AuthFormState.error),
-        oauth_buttons({n: p.label for n, p in configured_providers(get_settings()).items()}),
-        rx.cond(
-            AuthFormState.notice != "",
-            rx.callout(
-                AuthFormState.notice,
-                icon="circle-check",
-                color_scheme="green",
-                role="status",
+        notice(),
+        oauth_choices(),
+        post_form(
+            routes.API_LOGIN,
+            "Sign in",
+            email_field(AuthFormState.email),
+            field(
+                "Password",
+                "password",
+                type_="password",
+                autocomplete="current-password",
+                required=True,
+            ),
+            rx.link(
+                "Forgot password?",
+                href=routes.FORGOT_PASSWORD,
+                size="2",
+                align="right",
                 width="100%",
             ),
         ),
-        rx.el.form(
-            rx.vstack(
-                field(
-                    "Email",
-                    "email",
-                    type_="email",
-                    autocomplete="email",
-                    default_value=AuthFormState.email,
-                    key=AuthFormState.email,
-                    required=True,
-                    placeholder="you@example.com",
-                ),
-                field(
-                    "Password",
-                    "password",
-                    type_="password",
-                    autocomplete="current-password",
-                    required=True,
-                ),
-                rx.link(
-                    "Forgot password?",
-                    href=routes.FORGOT_PASSWORD,
-                    size="2",
-                    align="right",
-                    width="100%",
-                ),
-                rx.button("Sign in", type="submit", size="3", width="100%"),
-                spacing="4",
-                width="100%",
-            ),
-            action=routes.API_LOGIN,
-            method="post",
-            on_submit=None,
-            width="100%",
-        ),
-        rx.text(
-            "New here? ",
-            rx.link("Create an account", href=routes.REGISTER),
-            size="2",
-            align="center",
-            width="100%",
-        ),
+        footer_link("New here? ", "Create an account", routes.REGISTER),
     )

@@ -2,17 +2,17 @@
 
 import reflex as rx
 
-from imagegen import routes, security
-from imagegen.components.forms import error_alert, field
+from imagegen import routes
+from imagegen.components.forms import (
+    email_field,
+    error_alert,
+    footer_link,
+    new_password_field,
+    post_form,
+)
 from imagegen.pages.auth_card import auth_card
 from imagegen.state.auth import AuthFormState
 from imagegen.templates import public_page
-
-
-def _back_to_login() -> rx.Component:
-    return rx.text(
-        rx.link("Back to sign in", href=routes.LOGIN), size="2", align="center", width="100%"
-    )
 
 
 @public_page(route=routes.FORGOT_PASSWORD, title="Forgot password", on_load=AuthFormState.load)
@@ -32,28 +32,11 @@ def forgot_password() -> rx.Component:
                 role="status",
                 width="100%",
             ),
-            rx.el.form(
-                rx.vstack(
-                    field(
-                        "Email",
-                        "email",
-                        type_="email",
-                        autocomplete="email",
-                        default_value=AuthFormState.email,
-                        key=AuthFormState.email,
-                        required=True,
-                    ),
-                    rx.button("Send reset link", type="submit", size="3", width="100%"),
-                    spacing="4",
-                    width="100%",
-                ),
-                action=routes.API_FORGOT_PASSWORD,
-                method="post",
-                on_submit=None,
-                width="100%",
+            post_form(
+                routes.API_FORGOT_PASSWORD, "Send reset link", email_field(AuthFormState.email)
             ),
         ),
-        _back_to_login(),
+        footer_link("", "Back to sign in", routes.LOGIN),
     )
 
 
@@ -64,27 +47,11 @@ def reset_password() -> rx.Component:
         "Choose a new password",
         "After this, every device signed in to your account is signed out.",
         error_alert(AuthFormState.error),
-        rx.el.form(
-            rx.vstack(
-                rx.el.input(type="hidden", name="token", value=AuthFormState.token),
-                field(
-                    "New password",
-                    "password",
-                    type_="password",
-                    autocomplete="new-password",
-                    required=True,
-                    min_length=security.PASSWORD_MIN,
-                    max_length=security.PASSWORD_MAX,
-                    hint=f"{security.PASSWORD_MIN} to {security.PASSWORD_MAX} characters.",
-                ),
-                rx.button("Set new password", type="submit", size="3", width="100%"),
-                spacing="4",
-                width="100%",
-            ),
-            action=routes.API_RESET_PASSWORD,
-            method="post",
-            on_submit=None,
-            width="100%",
+        post_form(
+            routes.API_RESET_PASSWORD,
+            "Set new password",
+            rx.el.input(type="hidden", name="token", value=AuthFormState.token),
+            new_password_field("New password"),
         ),
-        _back_to_login(),
+        footer_link("", "Back to sign in", routes.LOGIN),
     )
