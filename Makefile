@@ -9,7 +9,7 @@ export REFLEX_CHECK_LATEST_VERSION := 0
 export REFLEX_TELEMETRY_ENABLED := false
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup run dev test test-fast test-e2e services chromium lint fmt migrate revision clean
+.PHONY: setup run dev test test-fast test-e2e services chromium lint fmt migrate revision clean bench
 
 setup: $(STAMP)
 
@@ -61,3 +61,7 @@ revision: setup
 
 clean:
 	rm -rf .web .states $(VENV)
+
+## Benchmarks: prints a table and writes bench/results.json (real PostgreSQL, Redis, workers).
+bench: setup services
+	$(PY) bench/run.py

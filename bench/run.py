@@ -1,0 +1,191 @@
+"""imagegen benchmarks: `make bench` prints a table and writes bench/results.json.
+
+Real PostgreSQL and Redis (a throwaway database and Redis db 12), real Dramatiq worker
+processes, the offline generator and local storage; the browser benchmark drives the real
+production build with Playwright. See bench/README.md for what each number means.
+"""
+
+import json
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH_DB = "imagegen_bench"
+ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+os.environ.update(
+    APP_ENV="testing",
+    DATABASE_URL=ADMIN_URL.rsplit("/", 1)[0] + f"/{BENCH_DB}",
+    REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"),
+    SECRET_KEY=secrets.token_urlsafe(48),
+    CREDITS_GOLD_USER="1000000",
+    OFFLINE_DELAY_SECONDS="0",
+    DATA_DIR=tempfile.mkdtemp(prefix="imagegen-bench-"),
+)
+sys.path.insert(0, str(ROOT))
+
+import psycopg  # noqa: E402
+import redis  # noqa: E402
+
+from imagegen.db import session_scope  # noqa: E402
+from sqlalchemy import text, update  # noqa: E402
+
+from imagegen.models import Image, User  # noqa: E402
+from imagegen.services import auth, generation  # noqa: E402
+from imagegen.settings import get_settings  # noqa: E402
+from imagegen.state.cards import card  # noqa: E402
+
+
+def fresh_database() -> None:
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(ROOT / "alembic.ini"))
+    config.attributes["skip_logging"] = True
+    command.upgrade(config, "head")
+    redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
+
+
+def gold_user() -> uuid.UUID:
+    with session_scope() as db:
+        user = auth.register_user(session=db, name="Bench", email=f"bench-{uuid.uuid4().hex[:8]}@example.com", password="bench-password")
+        user.plan = "gold_user"
+        return user.id
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def timed(fn, repeat: int = 30) -> list[float]:
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def bench_big_gallery() -> dict:
+    """A user with 10,000 images: first page, load more, search, bytes of state per client."""
+    user_id = gold_user()
+    words = ["lighthouse", "fox", "mountain", "city", "forest", "ocean", "robot", "castle"]
+    start = time.perf_counter()
+    for batch in range(2500):
+        with session_scope() as db:
+            user = db.get(User, user_id)
+            request = generation.validate_request(
+                prompt=f"A {words[batch % 8]} at dawn, study {batch}", size="1024x1024",
+                quality="low", count=4, style=None,
+            )
+            generation.submit_generation(session=db, user=user, request=request, settings=get_settings(), enqueue=lambda ids: None)
+    seed_seconds = time.perf_counter() - start
+    with session_scope() as db:
+        db.execute(update(Image).where(Image.user_id == user_id).values(status="completed", image_url="/api/images/file/x.png"))
+
+    def first_page() -> list:
+        with session_scope() as db:
+            return [card(i) for i in generation.list_images(session=db, user_id=user_id)]
+
+    cards = first_page()
+    with session_scope() as db:
+        middle = generation.list_images(session=db, user_id=user_id, limit=5000)[-1]
+    cursor = (middle.created_at, middle.id)
+
+    def load_more() -> None:
+        with session_scope() as db:
+            [card(i) for i in generation.list_images(session=db, user_id=user_id, before=cursor)]
+
+    def search() -> None:
+        with session_scope() as db:
+            [card(i) for i in generation.list_images(session=db, user_id=user_id, search="lighthouse dawn", limit=48)]
+
+    first, more, found = timed(first_page), timed(load_more), timed(search)
+    state_bytes = len(json.dumps(cards).encode())
+    return {
+        "seed_10000_images_s": round(seed_seconds, 1),
+        "first_page_ms_p50": round(statistics.median(first), 2),
+        "first_page_ms_p95": round(pct(first, 0.95), 2),
+        "load_more_ms_p50": round(statistics.median(more), 2),
+        "search_ms_p50": round(statistics.median(found), 2),
+        "search_ms_p95": round(pct(found, 0.95), 2),
+        "first_page_state_bytes": state_bytes,
+    }
+
+
+def bench_throughput(processes: int, images: int = 300) -> dict:
+    """Images per second through debit → queue → worker → storage → update → notify."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
+    worker = subprocess.Popen(
+        [str(Path(sys.executable).parent / "dramatiq"), "workers", "--processes", str(processes), "--threads", "4"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(4)  # workers booted
+        from workers.generate_image import enqueue_generation
+
+        user_id = gold_user()
+        start = time.perf_counter()
+        for _ in range(images // 4):
+            with session_scope() as db:
+                request = generation.validate_request(prompt=f"throughput {uuid.uuid4().hex}", size="1024x1024", quality="low", count=4, style=None)
+                generation.submit_generation(session=db, user=db.get(User, user_id), request=request, settings=get_settings(), enqueue=enqueue_generation)
+        deadline = time.monotonic() + 600
+        done = 0
+        while time.monotonic() < deadline:
+            with session_scope() as db:
+                done = db.execute(text("SELECT count(*) FROM image WHERE user_id = :u AND status = 'completed'"), {"u": user_id}).scalar()
+            if done >= images:
+                break
+            time.sleep(0.1)
+        elapsed = time.perf_counter() - start
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    return {"processes": processes, "images": images, "completed": done, "seconds": round(elapsed, 2), "images_per_s": round(done / elapsed, 1)}
+
+
+def main() -> None:
+    fresh_database()
+    results: dict = {"machine": f"{os.cpu_count()} cores", "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    print("big gallery (10,000 images) …", flush=True)
+    results["big_gallery"] = bench_big_gallery()
+    results["throughput"] = []
+    for processes in (1, 2):
+        print(f"pipeline throughput, {processes} worker process(es) …", flush=True)
+        results["throughput"].append(bench_throughput(processes))
+    one, two = results["throughput"]
+    results["throughput_scaling"] = round(two["images_per_s"] / max(one["images_per_s"], 0.001), 2)
+
+    print()
+    print(f"{'benchmark':<44}{'result':>16}  target")
+    rows = [
+        ("big gallery: first page p50 / p95 (ms)", f"{results['big_gallery']['first_page_ms_p50']} / {results['big_gallery']['first_page_ms_p95']}", "≤ 300 ms"),
+        ("big gallery: load more p50 (ms)", results["big_gallery"]["load_more_ms_p50"], ""),
+        ("big gallery: search p50 / p95 (ms)", f"{results['big_gallery']['search_ms_p50']} / {results['big_gallery']['search_ms_p95']}", ""),
+        ("big gallery: first-page state (bytes)", results["big_gallery"]["first_page_state_bytes"], "≤ 100 KB"),
+        ("throughput, 1 worker process (img/s)", one["images_per_s"], ""),
+        ("throughput, 2 worker processes (img/s)", two["images_per_s"], "≥ 50"),
+        ("throughput scaling 1 → 2", results["throughput_scaling"], ""),
+    ]
+    for name, value, target in rows:
+        print(f"{name:<44}{value!s:>16}  {target}")
+    (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2))
+    print("\nwritten to bench/results.json")
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
