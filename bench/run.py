@@ -32,10 +32,9 @@ sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
 import redis  # noqa: E402
-
-from imagegen.db import session_scope  # noqa: E402
 from sqlalchemy import text, update  # noqa: E402
 
+from imagegen.db import session_scope  # noqa: E402
 from imagegen.models import Image, User  # noqa: E402
 from imagegen.services import auth, generation  # noqa: E402
 from imagegen.settings import get_settings  # noqa: E402
@@ -46,8 +45,9 @@ def fresh_database() -> None:
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    from alembic import command
     from alembic.config import Config
+
+    from alembic import command
 
     config = Config(str(ROOT / "alembic.ini"))
     config.attributes["skip_logging"] = True
@@ -57,14 +57,19 @@ def fresh_database() -> None:
 
 def gold_user() -> uuid.UUID:
     with session_scope() as db:
-        user = auth.register_user(session=db, name="Bench", email=f"bench-{uuid.uuid4().hex[:8]}@example.com", password="bench-password")
+        user = auth.register_user(
+            session=db,
+            name="Bench",
+            email=f"bench-{uuid.uuid4().hex[:8]}@example.com",
+            password="bench-password",
+        )
         user.plan = "gold_user"
         return user.id
 
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def timed(fn, repeat: int = 30) -> list[float]:
@@ -85,13 +90,26 @@ def bench_big_gallery() -> dict:
         with session_scope() as db:
             user = db.get(User, user_id)
             request = generation.validate_request(
-                prompt=f"A {words[batch % 8]} at dawn, study {batch}", size="1024x1024",
-                quality="low", count=4, style=None,
+                prompt=f"A {words[batch % 8]} at dawn, study {batch}",
+                size="1024x1024",
+                quality="low",
+                count=4,
+                style=None,
             )
-            generation.submit_generation(session=db, user=user, request=request, settings=get_settings(), enqueue=lambda ids: None)
+            generation.submit_generation(
+                session=db,
+                user=user,
+                request=request,
+                settings=get_settings(),
+                enqueue=lambda ids: None,
+            )
     seed_seconds = time.perf_counter() - start
     with session_scope() as db:
-        db.execute(update(Image).where(Image.user_id == user_id).values(status="completed", image_url="/api/images/file/x.png"))
+        db.execute(
+            update(Image)
+            .where(Image.user_id == user_id)
+            .values(status="completed", image_url="/api/images/file/x.png")
+        )
 
     def first_page() -> list:
         with session_scope() as db:
@@ -108,7 +126,12 @@ def bench_big_gallery() -> dict:
 
     def search() -> None:
         with session_scope() as db:
-            [card(i) for i in generation.list_images(session=db, user_id=user_id, search="lighthouse dawn", limit=48)]
+            [
+                card(i)
+                for i in generation.list_images(
+                    session=db, user_id=user_id, search="lighthouse dawn", limit=48
+                )
+            ]
 
     first, more, found = timed(first_page), timed(load_more), timed(search)
     state_bytes = len(json.dumps(cards).encode())
@@ -128,8 +151,18 @@ def bench_throughput(processes: int, images: int = 300) -> dict:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
     worker = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dramatiq"), "workers", "--processes", str(processes), "--threads", "4"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            str(Path(sys.executable).parent / "dramatiq"),
+            "workers",
+            "--processes",
+            str(processes),
+            "--threads",
+            "4",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         time.sleep(4)  # workers booted
@@ -139,13 +172,28 @@ def bench_throughput(processes: int, images: int = 300) -> dict:
         start = time.perf_counter()
         for _ in range(images // 4):
             with session_scope() as db:
-                request = generation.validate_request(prompt=f"throughput {uuid.uuid4().hex}", size="1024x1024", quality="low", count=4, style=None)
-                generation.submit_generation(session=db, user=db.get(User, user_id), request=request, settings=get_settings(), enqueue=enqueue_generation)
+                request = generation.validate_request(
+                    prompt=f"throughput {uuid.uuid4().hex}",
+                    size="1024x1024",
+                    quality="low",
+                    count=4,
+                    style=None,
+                )
+                generation.submit_generation(
+                    session=db,
+                    user=db.get(User, user_id),
+                    request=request,
+                    settings=get_settings(),
+                    enqueue=enqueue_generation,
+                )
         deadline = time.monotonic() + 600
         done = 0
         while time.monotonic() < deadline:
             with session_scope() as db:
-                done = db.execute(text("SELECT count(*) FROM image WHERE user_id = :u AND status = 'completed'"), {"u": user_id}).scalar()
+                done = db.execute(
+                    text("SELECT count(*) FROM image WHERE user_id = :u AND status = 'completed'"),
+                    {"u": user_id},
+                ).scalar()
             if done >= images:
                 break
             time.sleep(0.1)
@@ -153,12 +201,21 @@ def bench_throughput(processes: int, images: int = 300) -> dict:
     finally:
         worker.terminate()
         worker.wait(timeout=30)
-    return {"processes": processes, "images": images, "completed": done, "seconds": round(elapsed, 2), "images_per_s": round(done / elapsed, 1)}
+    return {
+        "processes": processes,
+        "images": images,
+        "completed": done,
+        "seconds": round(elapsed, 2),
+        "images_per_s": round(done / elapsed, 1),
+    }
 
 
 def main() -> None:
     fresh_database()
-    results: dict = {"machine": f"{os.cpu_count()} cores", "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    results: dict = {
+        "machine": f"{os.cpu_count()} cores",
+        "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
     print("big gallery (10,000 images) …", flush=True)
     results["big_gallery"] = bench_big_gallery()
     results["throughput"] = []
@@ -171,10 +228,22 @@ def main() -> None:
     print()
     print(f"{'benchmark':<44}{'result':>16}  target")
     rows = [
-        ("big gallery: first page p50 / p95 (ms)", f"{results['big_gallery']['first_page_ms_p50']} / {results['big_gallery']['first_page_ms_p95']}", "≤ 300 ms"),
+        (
+            "big gallery: first page p50 / p95 (ms)",
+            f"{results['big_gallery']['first_page_ms_p50']} / {results['big_gallery']['first_page_ms_p95']}",
+            "≤ 300 ms",
+        ),
         ("big gallery: load more p50 (ms)", results["big_gallery"]["load_more_ms_p50"], ""),
-        ("big gallery: search p50 / p95 (ms)", f"{results['big_gallery']['search_ms_p50']} / {results['big_gallery']['search_ms_p95']}", ""),
-        ("big gallery: first-page state (bytes)", results["big_gallery"]["first_page_state_bytes"], "≤ 100 KB"),
+        (
+            "big gallery: search p50 / p95 (ms)",
+            f"{results['big_gallery']['search_ms_p50']} / {results['big_gallery']['search_ms_p95']}",
+            "",
+        ),
+        (
+            "big gallery: first-page state (bytes)",
+            results["big_gallery"]["first_page_state_bytes"],
+            "≤ 100 KB",
+        ),
         ("throughput, 1 worker process (img/s)", one["images_per_s"], ""),
         ("throughput, 2 worker processes (img/s)", two["images_per_s"], "≥ 50"),
         ("throughput scaling 1 → 2", results["throughput_scaling"], ""),

@@ -309,3 +309,10 @@ def unlink_method(*, session: Session, user_id: uuid.UUID, provider: str) -> Non
         raise InvalidInput("This is your only way to sign in. Add another one before removing it.")
     for method in target:
         session.delete(method)
+
+
+def sign_in_methods(*, session: Session, user_id: uuid.UUID) -> list[str]:
+    """The providers the user can sign in with (credential, github, google)."""
+    return sorted(
+        session.exec(select(Account.provider_id).where(Account.user_id == user_id).distinct())
+    )

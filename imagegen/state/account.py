@@ -8,7 +8,7 @@ import reflex as rx
 from imagegen import routes
 from imagegen.db import session_scope
 from imagegen.errors import ImagegenError
-from imagegen.models import Account, User
+from imagegen.models import User
 from imagegen.providers.compose import get_storage
 from imagegen.providers.oauth import configured_providers
 from imagegen.services import accounts, credits
@@ -50,8 +50,8 @@ def _load(user_id: str, current_session: str) -> dict[str, list[dict[str, str]]]
             for row in accounts.list_sessions(session=db, user_id=uid)
         ]
         methods = [
-            {"id": a.provider_id, "provider": PROVIDER_LABELS.get(a.provider_id, a.provider_id)}
-            for a in db.exec(accounts.select(Account).where(Account.user_id == uid))
+            {"id": provider, "provider": PROVIDER_LABELS.get(provider, provider)}
+            for provider in accounts.sign_in_methods(session=db, user_id=uid)
         ]
     return {"ledger": ledger, "sessions": sessions, "methods": methods}
 
