@@ -101,7 +101,7 @@ def bench_big_gallery() -> dict:
                 user=user,
                 request=request,
                 settings=get_settings(),
-                enqueue=lambda ids: None,
+                enqueue=lambda _ids: None,
             )
     seed_seconds = time.perf_counter() - start
     with session_scope() as db:
