@@ -53,6 +53,10 @@ def embedded_engines(data_dir: Path) -> Iterator[None]:
     """Start PostgreSQL and Redis in-process when no URL is configured; stop them on exit."""
     keep: list[object] = []
     if not _configured("DATABASE_URL"):
+        # pgserver asks platformdirs for a runtime dir; give it one instead of a warning.
+        runtime = data_dir / "run"
+        runtime.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
         import pgserver
 
         pg_dir = data_dir / "postgres"
