@@ -63,5 +63,5 @@ clean:
 	rm -rf .web .states $(VENV)
 
 ## Benchmarks: prints a table and writes bench/results.json (real PostgreSQL, Redis, workers).
-bench: setup services
+bench: setup services chromium
 	$(PY) bench/run.py

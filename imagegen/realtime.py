@@ -11,6 +11,8 @@ import uuid
 
 import redis
 
+from imagegen.settings import get_settings
+
 log = logging.getLogger(__name__)
 
 EVENTS_KEY = "imagegen:events"
@@ -20,6 +22,8 @@ def publish(
     client: "redis.Redis[bytes]", *, user_id: uuid.UUID | str, kind: str, **data: str
 ) -> None:
     """Queue one change notification; a lost notification only delays the UI, so errors are logged."""
+    if get_settings().live_updates == "poll":
+        return  # tabs refetch on their own; nobody would pop the list
     payload = json.dumps({"user_id": str(user_id), "kind": kind, **data})
     try:
         client.rpush(EVENTS_KEY, payload)

@@ -111,6 +111,10 @@ class Settings(BaseSettings):
     gen_workers: int = Field(default=1, ge=0)
     gen_threads: int = Field(default=4, ge=1)
     offline_delay_seconds: float = Field(default=1.5, ge=0)
+    # How open tabs learn about finished work: "push" (the relay, the default) or "poll" (each
+    # tab refetches its gallery every POLL_INTERVAL_SECONDS; a baseline for the benchmarks).
+    live_updates: Literal["push", "poll"] = "push"
+    poll_interval_seconds: float = Field(default=2.0, gt=0, le=60)
 
     @field_validator("database_url")
     @classmethod

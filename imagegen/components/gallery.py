@@ -368,6 +368,7 @@ def image_card(item: rx.Var) -> rx.Component:
             width="100%",
         ),
         data_status=item["status"],
+        data_image_id=item["id"],
         data_testid="image-card",
         width="100%",
     )
@@ -436,6 +437,20 @@ def empty_state() -> rx.Component:
     )
 
 
+def _poller() -> rx.Component:
+    """LIVE_UPDATES=poll only: a hidden clock that refetches the gallery on each tick."""
+    return rx.cond(
+        GalleryState.poll_ms > 0,
+        rx.moment(
+            interval=GalleryState.poll_ms,
+            format="HH:mm:ss",
+            on_change=GalleryState.refetch,
+            display="none",
+            aria_hidden="true",
+        ),
+    )
+
+
 def gallery() -> rx.Component:
     """Search box, then the feed (+ older pages) or the search results."""
     return rx.vstack(
@@ -470,6 +485,7 @@ def gallery() -> rx.Component:
             wrap="wrap",
             spacing="3",
         ),
+        _poller(),
         rx.cond(
             ~UserFeed.loaded,
             _skeleton_grid(),

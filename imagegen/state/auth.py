@@ -13,7 +13,7 @@ from imagegen.redis_client import get_redis
 from imagegen.services import auth, flash
 from imagegen.services.throttle import Throttle
 from imagegen.settings import get_settings
-from imagegen.state.feed import UserFeed, load_snapshot, user_token
+from imagegen.state.feed import load_snapshot, user_feed
 
 PLAN_LABELS = {"free_user": "Free", "pro_user": "Pro", "gold_user": "Gold"}
 
@@ -84,7 +84,7 @@ class AuthState(rx.State):
         """
         if not await self._refresh_user():
             return rx.redirect(routes.LOGIN)
-        shared = await (await self.get_state(UserFeed))._link_to(user_token(self._user_id))
+        shared = await user_feed(self, self._user_id)
         snap = await load_snapshot(self._user_id, images=False)
         if snap is not None:
             shared._apply_balance(snap)

@@ -75,3 +75,13 @@ def _snapshot(user_id: str, images: bool) -> feed.FeedSnapshot | None:
 async def load_snapshot(user_id: str, *, images: bool = True) -> feed.FeedSnapshot | None:
     """Read the user's feed from the database off the event loop."""
     return await asyncio.to_thread(_snapshot, user_id, images)
+
+
+async def user_feed(state: rx.State, user_id: str) -> UserFeed:
+    """This tab's feed: linked to the user's shared feed under live push; under
+    LIVE_UPDATES=poll the tab's own, as every tab then fetches for itself (the baseline).
+    """
+    own = await state.get_state(UserFeed)
+    if get_settings().live_updates == "poll":
+        return own
+    return await own._link_to(user_token(user_id))

@@ -10,13 +10,12 @@ import reflex as rx
 from imagegen import routes
 from imagegen.db import session_scope
 from imagegen.errors import ImagegenError, OutOfCredits
-from imagegen.models import User
 from imagegen.providers.compose import get_storage
-from imagegen.services import generation
+from imagegen.services import auth, feed, generation
 from imagegen.settings import get_settings
 from imagegen.state.auth import AuthState
 from imagegen.state.cards import card
-from imagegen.state.feed import UserFeed, load_snapshot, user_token
+from imagegen.state.feed import UserFeed, load_snapshot, user_feed
 
 
 class GalleryState(AuthState):
@@ -63,6 +62,14 @@ class GalleryState(AuthState):
         return not get_settings().openai_enabled
 
     @rx.var
+    def poll_ms(self) -> int:
+        """LIVE_UPDATES=poll: the refetch interval in ms (0: live push, no polling)."""
+        settings = get_settings()
+        return (
+            round(settings.poll_interval_seconds * 1000) if settings.live_updates == "poll" else 0
+        )
+
+    @rx.var
     def searching(self) -> bool:
         """A search is active."""
         return self.search.strip() != ""
@@ -74,12 +81,21 @@ class GalleryState(AuthState):
         """on_load: link this tab to the user's feed and fill it from the database."""
         if not self._user_id:
             return
-        linked = await (await self.get_state(UserFeed))._link_to(user_token(self._user_id))
+        linked = await user_feed(self, self._user_id)
         snap = await load_snapshot(self._user_id)
         if snap is not None:
             linked._apply_snapshot(snap)
             self.has_more = len(snap.images) >= generation.PAGE_SIZE
         self.older, self.search, self.results = [], "", []
+
+    @rx.event
+    async def refetch(self, _tick: str = ""):
+        """LIVE_UPDATES=poll: reload the newest cards and credits (what the push does live)."""
+        if not self._user_id:
+            return
+        snap = await load_snapshot(self._user_id)
+        if snap is not None:
+            (await self.get_state(UserFeed))._apply_snapshot(snap)
 
     @rx.event
     async def load_more(self):
@@ -159,12 +175,15 @@ class GalleryState(AuthState):
         self.submitting = True
         yield
         try:
-            user_id = await self._verified_user_id()
-            if user_id is None:
-                yield rx.redirect(routes.LOGIN)
-                return
-            cards = await asyncio.to_thread(
-                _submit, user_id, prompt, self.size, self.quality, int(self.count), self.style
+            submitted = await asyncio.to_thread(
+                _submit,
+                self._session_token(),
+                self._user_id,
+                prompt,
+                self.size,
+                self.quality,
+                int(self.count),
+                self.style,
             )
         except OutOfCredits:
             self.out_of_credits = True
@@ -174,10 +193,14 @@ class GalleryState(AuthState):
             return
         finally:
             self.submitting = False
+        if submitted is None:  # signed out or revoked meanwhile
+            yield rx.redirect(routes.LOGIN)
+            return
+        cards, snap = submitted
         shared = await self.get_state(UserFeed)
         for new in cards:
             shared._upsert(new, only_if_absent=True)
-        await self._refresh_credits()
+        shared._apply_balance(snap)
         yield rx.toast.success(
             f"{len(cards)} image{'s' if len(cards) > 1 else ''} queued", duration=2000
         )
@@ -254,8 +277,18 @@ class GalleryState(AuthState):
 
 
 def _submit(
-    user_id: str, prompt: str, size: str, quality: str, count: int, style: str
-) -> list[dict[str, str]]:
+    session_token: str | None,
+    user_id: str,
+    prompt: str,
+    size: str,
+    quality: str,
+    count: int,
+    style: str,
+) -> tuple[list[dict[str, str]], feed.FeedSnapshot] | None:
+    """Re-check the session, debit and queue, and read the new balance: one transaction.
+
+    None when the tab's session is gone (revoked, expired, or another user's cookie).
+    """
     from workers.generate_image import enqueue_generation  # the broker, only when used
 
     request = generation.validate_request(
@@ -265,18 +298,23 @@ def _submit(
         count=count,
         style=None if style == "none" else style,
     )
+    settings = get_settings()
     with session_scope() as db:
-        user = db.get(User, uuid.UUID(user_id))
-        if user is None:
-            raise ImagegenError("Your account no longer exists.")
+        signed_in = auth.resolve_session(
+            session=db, token=session_token, policy=auth.session_policy(settings)
+        )
+        if signed_in is None or str(signed_in.user.id) != user_id:
+            return None
         images = generation.submit_generation(
             session=db,
-            user=user,
+            user=signed_in.user,
             request=request,
-            settings=get_settings(),
+            settings=settings,
             enqueue=enqueue_generation,
         )
-        return [card(image) for image in images]
+        snap = feed.snapshot(session=db, user_id=signed_in.user.id, settings=settings, images=False)
+        assert snap is not None  # the user row was just read in this transaction
+        return [card(image) for image in images], snap
 
 
 def _act(user_id: str, image_id: str, action: str) -> dict[str, str] | None:

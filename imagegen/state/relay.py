@@ -65,6 +65,8 @@ async def apply_event(app: rx.App, event: dict[str, str]) -> None:
 
 async def relay(app: rx.App) -> None:
     """Run until cancelled: BLPOP notifications and apply them; survive Redis restarts."""
+    if get_settings().live_updates == "poll":
+        return  # LIVE_UPDATES=poll: every tab refetches on an interval instead
     client = aioredis.from_url(get_settings().redis_url, socket_connect_timeout=2)
     try:
         while True:

@@ -1,20 +1,15 @@
 """Browser tests: the production build served by `imagegen run` (what `make run` starts),
 driven by Playwright in Debian's Chromium."""
 
-import contextlib
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.support.stack import running_app
 
 if TYPE_CHECKING:
     from tests.standins.oauth_server import OAuthStandIn
@@ -31,30 +26,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_until_up(
-    url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 300
-) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"the app exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
-        try:
-            if httpx.get(f"{url}/api/health", timeout=2).status_code == 200 and (
-                httpx.get(f"{url}/login", timeout=5, follow_redirects=True).status_code == 200
-            ):
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
-    pytest.fail(f"the app did not come up in {timeout}s:\n{log.read_text()[-4000:]}")
 
 
 @pytest.fixture(scope="session")
@@ -79,35 +50,6 @@ def oauth_standin() -> Iterator["OAuthStandIn"]:
 def live_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The app's DATA_DIR (local images, and the outbox where its emails land)."""
     return tmp_path_factory.mktemp("data")
-
-
-@contextlib.contextmanager
-def running_app(env_overrides: dict[str, str], log: Path) -> Iterator[str]:
-    """`imagegen run` (the production build, its workers and watchdog) on a free port."""
-    import redis
-
-    port = _free_port()
-    url = f"http://localhost:{port}"
-    env = {**os.environ, "PORT": str(port), "APP_URL": url, "APP_ENV": "testing", **env_overrides}
-    redis.Redis.from_url(env["REDIS_URL"]).flushdb()
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "imagegen.cli", "run"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        _wait_until_up(url, proc, log)
-        yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
 
 
 @pytest.fixture(scope="session")

@@ -7,9 +7,9 @@ import psutil
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.conftest import running_app
 from tests.e2e.test_auth_flow import register
 from tests.fixtures.users import unique_email
+from tests.support.stack import running_app
 
 pytestmark = pytest.mark.e2e
 

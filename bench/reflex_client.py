@@ -1,0 +1,81 @@
+"""A simulated browser tab: a Reflex websocket client speaking the protocol the compiled
+frontend speaks (socket.io on `/_event`, hydrate-and-load in the CONNECT packet, events as
+`{name, payload, router_data}`, deltas back), with the HttpOnly session cookie in the
+handshake exactly as a browser sends it. It keeps the merged state the tab would render.
+"""
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import socketio
+
+ROOT_STATE = "reflex___state____state"
+FIELD_SUFFIX = "_rx_state_"
+
+
+class ReflexTab:
+    """One open tab of the app (no rendering)."""
+
+    def __init__(self, url: str, cookie: str) -> None:
+        self.url, self.cookie = url, cookie
+        self.token = str(uuid.uuid4())
+        self.state: dict[str, dict[str, Any]] = {}
+        self.errors: list[str] = []
+        self._changed = asyncio.Event()
+        self._sio = socketio.AsyncClient(reconnection=False)
+        self._sio.on("event", self._on_update, namespace="/_event")
+
+    async def _on_update(self, update: dict[str, Any]) -> None:
+        for substate, fields in (update.get("delta") or {}).items():
+            self.state.setdefault(substate, {}).update(
+                {name.removesuffix(FIELD_SUFFIX): value for name, value in fields.items()}
+            )
+        self._changed.set()
+
+    async def open(self, path: str = "/") -> None:
+        """Connect and hydrate the page (its on_load handlers run), like a page load."""
+        router = {"pathname": path, "asPath": path}
+        await self._sio.connect(
+            f"{self.url}?token={self.token}",
+            socketio_path="/_event",
+            namespaces=["/_event"],
+            transports=["websocket"],
+            headers={"Cookie": self.cookie, "Origin": self.url},
+            auth={"event": {"name": f"{ROOT_STATE}.hydrate_and_load", "router_data": router}},
+            wait_timeout=30,
+        )
+
+    async def send(self, handler: str, **payload: Any) -> None:
+        """Fire an event handler by its full name (e.g. GalleryState.submit's)."""
+        await self._sio.emit(
+            "event",
+            {"name": handler, "payload": payload, "router_data": {"pathname": "/", "asPath": "/"}},
+            namespace="/_event",
+        )
+
+    def get(self, substate: str, field: str, default: Any = None) -> Any:
+        """A field of the state this tab renders."""
+        return self.state.get(substate, {}).get(field, default)
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 30) -> float:
+        """Wait until the tab's state satisfies the predicate; returns when (perf_counter)."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("the tab never reached the expected state")
+            self._changed.clear()
+            if predicate():
+                break
+            try:
+                await asyncio.wait_for(self._changed.wait(), remaining)
+            except TimeoutError:
+                continue
+        return time.perf_counter()
+
+    async def close(self) -> None:
+        """Close the socket (the tab goes away)."""
+        await self._sio.disconnect()

@@ -1,0 +1,76 @@
+"""Start the real app the way `make run` does (`imagegen run`: production build, Dramatiq
+workers, watchdog) on a free port; used by the browser tests and by `make bench`."""
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class AppDidNotStart(RuntimeError):
+    """The app exited or did not answer in time; the message ends with its log."""
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 300) -> None:
+    """Until /api/health and the login page answer 200."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AppDidNotStart(
+                f"the app exited with {proc.returncode}:\n{log.read_text()[-4000:]}"
+            )
+        try:
+            if httpx.get(f"{url}/api/health", timeout=2).status_code == 200 and (
+                httpx.get(f"{url}/login", timeout=5, follow_redirects=True).status_code == 200
+            ):
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    raise AppDidNotStart(f"the app did not come up in {timeout}s:\n{log.read_text()[-4000:]}")
+
+
+@contextlib.contextmanager
+def running_app(env_overrides: dict[str, str], log: Path) -> Iterator[str]:
+    """`imagegen run` on a free port with these settings; yields its URL, stops it all after."""
+    import redis
+
+    port = free_port()
+    url = f"http://localhost:{port}"
+    env = {**os.environ, "PORT": str(port), "APP_URL": url, "APP_ENV": "testing", **env_overrides}
+    redis.Redis.from_url(env["REDIS_URL"]).flushdb()
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "imagegen.cli", "run"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_until_up(url, proc, log)
+        yield url
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # it may have exited on its own
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
