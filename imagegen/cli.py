@@ -20,6 +20,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from imagegen import logs
 from imagegen.settings import SettingsError, load_settings
 
 log = logging.getLogger("imagegen")
@@ -186,6 +187,10 @@ def serve() -> int:
             # Several backend processes share state and sockets through Redis.
             env["REFLEX_REDIS_URL"] = env["REDIS_URL"]
             env["GRANIAN_WORKERS"] = str(web_workers)
+        else:
+            # One process: keep tab states in memory. Reflex's default (disk) pickles every
+            # state after each event into .states/, which `reflex run` wipes at start anyway.
+            env.setdefault("REFLEX_STATE_MANAGER_MODE", "memory")
         procs = [_spawn(cmd, env) for cmd in process_commands(env)]
         stopping = False
 
@@ -206,9 +211,7 @@ def serve() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `imagegen` command."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    for noisy in ("pgserver", "alembic.runtime.plugins"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logs.configure()
     parser = argparse.ArgumentParser(prog="imagegen")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="serve the app with workers (embedded engines when unset)")

@@ -1,18 +1,23 @@
-"""ASGI middleware around the whole app: keeps the session cookie's lifetime in step with the
-database row, whose expiry slides forward while the user is active.
+"""ASGI middleware around the whole app: a request id for every HTTP request (logged, echoed
+in X-Request-ID), and the session cookie's lifetime kept in step with the database row, whose
+expiry slides forward while the user is active.
 """
 
+import logging
+import time
 from http.cookies import SimpleCookie
 
 import anyio
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from imagegen import routes
+from imagegen import logs, routes
 from imagegen.db import session_scope
 from imagegen.models import utcnow
 from imagegen.services import auth
 from imagegen.settings import get_settings
+
+log = logging.getLogger("imagegen.http")
 
 _SKIP_PREFIXES = ("/api/", "/_event", "/_upload", "/_health", "/ping", "/assets/", "/favicon")
 
@@ -69,5 +74,50 @@ def session_cookie_refresh(app: ASGIApp) -> ASGIApp:
             await send(message)
 
         await app(scope, receive, send_with_cookie)
+
+    return middleware
+
+
+def _header(scope: Scope, wanted: bytes) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == wanted:
+            return value.decode("latin-1")
+    return None
+
+
+def request_context(app: ASGIApp) -> ASGIApp:
+    """Wrap `app` so each HTTP request runs with a request id (the proxy's X-Request-ID when
+    sane, else a new one) that every log line carries and the response echoes; API requests
+    get one access log line with status and duration.
+    """
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        rid = logs.new_request_id(_header(scope, b"x-request-id"))
+        token = logs.request_id.set(rid)
+        start = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)["x-request-id"] = rid
+            await send(message)
+
+        try:
+            await app(scope, receive, send_with_id)
+        finally:
+            if scope["path"].startswith("/api/"):
+                log.info(
+                    "%s %s %d %.1fms",
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    (time.perf_counter() - start) * 1000,
+                )
+            logs.request_id.reset(token)
 
     return middleware

@@ -4,8 +4,37 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import CurrentMessage
 
+from imagegen import logs
 from imagegen.settings import get_settings
+
+
+class LogContext(dramatiq.Middleware):
+    """JSON logs in worker processes; each message's log lines carry its job id (the message
+    id) and the id of the HTTP request that queued it, when there was one.
+    """
+
+    actor_options = {"request_id"}
+
+    def after_process_boot(self, _broker: dramatiq.Broker) -> None:
+        """Replace the CLI's text logging in each worker process."""
+        logs.configure()
+
+    def before_process_message(self, _broker: dramatiq.Broker, message: dramatiq.Message) -> None:
+        """Bind the ids to this worker thread for the message's duration."""
+        logs.job_id.set(message.message_id)
+        logs.request_id.set(message.options.get("request_id"))
+
+    def after_process_message(
+        self, _broker: dramatiq.Broker, _message: dramatiq.Message, **_outcome: object
+    ) -> None:
+        """Unbind them."""
+        logs.job_id.set(None)
+        logs.request_id.set(None)
+
+    after_skip_message = after_process_message
+
 
 broker = RedisBroker(url=get_settings().redis_url, namespace="imagegen")
 broker.add_middleware(CurrentMessage())
+broker.add_middleware(LogContext())
 dramatiq.set_broker(broker)

@@ -8,6 +8,7 @@ import dramatiq
 from dramatiq.middleware import CurrentMessage, TimeLimitExceeded
 from sqlalchemy.exc import OperationalError
 
+from imagegen import logs
 from imagegen.db import session_scope
 from imagegen.providers.compose import build_providers
 from imagegen.realtime import publish_image_changed
@@ -76,5 +77,6 @@ def generate_image(image_id: str) -> None:
 
 def enqueue_generation(image_ids: list[str]) -> None:
     """Send one message per image (called after the submitting transaction commits)."""
+    options = {"request_id": rid} if (rid := logs.request_id.get()) else {}
     for image_id in image_ids:
-        generate_image.send(image_id)
+        generate_image.send_with_options(args=(image_id,), **options)

@@ -7,6 +7,7 @@ import signal
 import threading
 from datetime import timedelta
 
+from imagegen import logs
 from imagegen.db import session_scope
 from imagegen.realtime import publish_image_changed
 from imagegen.redis_client import get_redis
@@ -29,7 +30,7 @@ def run_once(*, older_than: timedelta) -> int:
 
 def main(interval: float = 30.0) -> None:
     """Sweep every `interval` seconds until SIGTERM/SIGINT."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logs.configure()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

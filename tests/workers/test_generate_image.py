@@ -1,6 +1,8 @@
 """The real Dramatiq actor on the real Redis broker, with the OpenAI and ImageKit SDKs talking
 to local stand-ins: completion, retries, refusals, timeouts, idempotence, watchdog."""
 
+import json
+import logging
 import time
 import uuid
 from collections.abc import Iterator
@@ -231,3 +233,33 @@ def test_watchdog_sweep_fails_stuck_work_and_notifies(engine, redis_client) -> N
     assert "too long" in image.error
     assert used(user_id) == 0
     assert any(str(image_id).encode() in e for e in redis_client.lrange(EVENTS_KEY, 0, -1))
+
+
+def test_job_logs_carry_the_job_id_and_the_submitting_request_id(worker) -> None:
+    from imagegen import logs
+
+    lines: list[dict] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(json.loads(self.format(record)))
+
+    handler = Collect()
+    handler.addFilter(logs._ContextIds())
+    handler.setFormatter(logs.JsonFormatter())
+    actor_log = logging.getLogger("workers.generate_image")
+    actor_log.addHandler(handler)
+    actor_log.setLevel(logging.INFO)
+    token = logs.request_id.set("req-from-the-submit")
+    try:
+        _user_id, (image_id,) = submit()
+    finally:
+        logs.request_id.reset(token)
+    wait_for(image_id, ("completed", "failed"))
+    deadline = time.monotonic() + 5
+    while not lines and time.monotonic() < deadline:
+        time.sleep(0.05)
+    actor_log.removeHandler(handler)
+    [line] = [line for line in lines if str(image_id) in line["message"]]
+    assert line["request_id"] == "req-from-the-submit"
+    assert len(line["job_id"]) == 36  # the Dramatiq message id

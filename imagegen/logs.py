@@ -1,0 +1,75 @@
+"""Structured logs: one JSON object per line, carrying the HTTP request id or the Dramatiq job
+id of the work that wrote it, so one request or job can be followed across processes.
+
+`LOG_FORMAT=text` gives the classic one-line text format (the same ids, in brackets).
+"""
+
+import contextvars
+import json
+import logging
+import os
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import TextIO
+
+request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+job_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("job_id", default=None)
+
+_INCOMING_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def new_request_id(incoming: str | None = None) -> str:
+    """The caller's X-Request-ID when it is a sane token (a proxy's), else a fresh one."""
+    if incoming and _INCOMING_ID.fullmatch(incoming):
+        return incoming
+    return uuid.uuid4().hex
+
+
+class _ContextIds(logging.Filter):
+    """Copy the current request and job ids onto every record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id.get()
+        record.job_id = job_id.get()
+        ids = [f"{k}={v}" for k, v in (("req", record.request_id), ("job", record.job_id)) if v]
+        record.ids = f"[{' '.join(ids)}] " if ids else ""
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """time, level, logger, message, request_id/job_id when set, exception when any."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """One line of JSON."""
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key in ("request_id", "job_id"):
+            value = getattr(record, key, None)
+            if value:
+                entry[key] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+TEXT_FORMAT = "%(asctime)s %(name)s %(levelname)s %(ids)s%(message)s"
+
+
+def configure(
+    level: int = logging.INFO, fmt: str | None = None, stream: TextIO | None = None
+) -> None:
+    """Route the root logger to `stream` (stderr) in LOG_FORMAT (json, the default, or text)."""
+    fmt = fmt or os.environ.get("LOG_FORMAT", "json")
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(_ContextIds())
+    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("pgserver", "alembic.runtime.plugins", "httpx", "httpx2"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
