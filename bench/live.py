@@ -267,7 +267,7 @@ async def _tabs_and_submits(url: str, users: list[tuple[uuid.UUID, str]], rounds
 def many_users(url: str, *, users: int = 100, rounds: int = 3) -> dict:
     """`users` simulated tabs, each a different signed-in user: backend memory before and
     after they connect; then all of them submit at the same instant (the worst case), and then
-    each submits `rounds` prompts 1 to 4 s apart (about 40 submits/s from 100 users)."""
+    each submits `rounds` prompts 1 to 4 s apart (roughly 30 submits/s from 100 users)."""
     made = signed_in_users(users)
     # Warm the backend (first-connection imports and caches are not per-tab memory).
     asyncio.run(_tabs_and_submits(url, signed_in_users(2), rounds=1))

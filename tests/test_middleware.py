@@ -66,3 +66,40 @@ def test_assets_and_api_calls_are_left_alone(client: TestClient) -> None:
             path, headers={"accept": accept, "cookie": f"{routes.SESSION_COOKIE}={token}"}
         )
         assert "set-cookie" not in response.headers, path
+
+
+def test_csp_allows_the_imagekit_endpoint_and_our_socket_origin() -> None:
+    from imagegen.middleware import content_security_policy
+    from imagegen.settings import load_settings
+
+    local = content_security_policy(load_settings(app_url="http://localhost:3000"))
+    assert "connect-src 'self' ws://localhost:3000" in local
+    assert "img-src 'self' data: blob:;" in local
+    hosted = content_security_policy(
+        load_settings(
+            app_url="https://imagegen.example",
+            imagekit_url_endpoint="https://ik.imagekit.io/acme/images",
+        )
+    )
+    assert "connect-src 'self' wss://imagegen.example" in hosted
+    assert "img-src 'self' data: blob: https://ik.imagekit.io;" in hosted
+
+
+def test_security_headers_on_every_response_and_hsts_only_under_https(monkeypatch) -> None:
+    from imagegen.middleware import security_headers
+    from imagegen.settings import get_settings
+
+    inner = Starlette(routes=[Route("/{path:path}", lambda r: PlainTextResponse("page"))])
+    plain = TestClient(security_headers(inner)).get("/anything")
+    assert plain.headers["x-content-type-options"] == "nosniff"
+    assert plain.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in plain.headers["content-security-policy"]
+    assert "strict-transport-security" not in plain.headers
+    monkeypatch.setenv("APP_URL", "https://imagegen.example")
+    get_settings.cache_clear()
+    try:
+        secure = TestClient(security_headers(inner)).get("/anything")
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert secure.headers["strict-transport-security"].startswith("max-age=31536000")
