@@ -132,9 +132,11 @@ def _origin(url: str | None) -> str | None:
 
 
 def content_security_policy(settings: Settings) -> str:
-    """What the Reflex build needs and nothing more: its own scripts (React Router inlines its
-    hydration data, hence 'unsafe-inline' for scripts; no eval), inline styles (Radix), images
-    from here, data: URLs and the ImageKit endpoint, sockets to here; never framed.
+    """What the Reflex build needs and nothing more: scripts only from here (React Router
+    inlines its hydration data, hence 'unsafe-inline'; Reflex runs the client actions a handler
+    sends back, such as toasts, clipboard and scrolling, through eval, hence 'unsafe-eval'),
+    inline styles (Radix), images from here, data: URLs and the ImageKit endpoint, sockets to
+    here; no plugins; never framed. React escapes all text, so prompts never become markup.
     """
     images = " ".join(
         o for o in ("'self'", "data:", "blob:", _origin(settings.imagekit_url_endpoint)) if o
@@ -144,7 +146,7 @@ def content_security_policy(settings: Settings) -> str:
     return "; ".join(
         [
             "default-src 'self'",
-            "script-src 'self' 'unsafe-inline'",
+            "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
             "style-src 'self' 'unsafe-inline'",
             f"img-src {images}",
             "font-src 'self' data:",

@@ -1,0 +1,164 @@
+"""Two users, every HTTP route and every event handler's service call that takes an id: Bob
+never reads or changes Ada's data, and gets the same "not found" as for an id that does not
+exist (never a "forbidden" that would confirm it exists). One table, one test per row."""
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from sqlmodel import select
+from starlette.testclient import TestClient
+
+from imagegen import routes
+from imagegen.api import build_api
+from imagegen.db import session_scope
+from imagegen.errors import ImagegenError
+from imagegen.models import Image
+from imagegen.models import Session as UserSession
+from imagegen.providers.compose import get_storage
+from imagegen.providers.image_generator import OfflineImageGenerator
+from imagegen.services import auth, feed, generation, pipeline
+from imagegen.settings import get_settings
+from imagegen.state.gallery import _act
+from tests.fixtures.users import DEFAULT_PASSWORD, create_user, unique_email
+
+pytestmark = [pytest.mark.commits, pytest.mark.usefixtures("engine", "redis_client")]
+
+
+@dataclass
+class World:
+    ada_id: uuid.UUID
+    bob_id: uuid.UUID
+    done: uuid.UUID  # Ada's completed image
+    queued: uuid.UUID  # Ada's queued image
+    failed: uuid.UUID  # Ada's failed image
+    ada_session: uuid.UUID
+    file_url: str
+    bob: TestClient
+
+
+def _client(email: str) -> TestClient:
+    client = TestClient(build_api(), base_url="http://localhost:3000", follow_redirects=False)
+    login = client.post(routes.API_LOGIN, data={"email": email, "password": DEFAULT_PASSWORD})
+    client.cookies.set(routes.SESSION_COOKIE, login.cookies[routes.SESSION_COOKIE])
+    return client
+
+
+@pytest.fixture
+def world() -> World:
+    """Ada with a completed, a queued and a failed image and a second session; Bob signed in."""
+    ada_email, bob_email = unique_email("ada"), unique_email("bob")
+    with session_scope() as db:
+        ada = create_user(db, email=ada_email)
+        bob = create_user(db, email=bob_email)
+        request = generation.validate_request(
+            prompt="Ada's private lighthouse", size="1024x1024", quality="low", count=3, style=None
+        )
+        done, queued, failed = generation.submit_generation(
+            session=db, user=ada, request=request, settings=get_settings(), enqueue=lambda _: None
+        )
+        _token, ada_session = auth.create_session(
+            session=db, user=ada, ip_address=None, user_agent="ada's laptop"
+        )
+        ids = (ada.id, bob.id, done.id, queued.id, failed.id, ada_session.id)
+    pipeline.run_generation(
+        image_id=ids[2],
+        generator=OfflineImageGenerator(),
+        storage=get_storage(),
+        notify=lambda _u, _i: None,
+        session_factory=session_scope,
+        timeout=5,
+        final_attempt=True,
+    )
+    with session_scope() as db:
+        generation.fail_generation(session=db, image_id=ids[4], reason="test failure")
+        url = db.get(Image, ids[2]).image_url
+    return World(*ids, file_url=url, bob=_client(bob_email))
+
+
+def _ada_unchanged(world: World) -> None:
+    with session_scope() as db:
+        statuses = {
+            i.id: (i.status, i.dismissed)
+            for i in db.exec(select(Image).where(Image.user_id == world.ada_id))
+        }
+        assert statuses == {
+            world.done: ("completed", False),
+            world.queued: ("queued", False),
+            world.failed: ("failed", False),
+        }
+        assert db.get(UserSession, world.ada_session) is not None
+        key = db.get(Image, world.done).storage_key
+    assert get_storage().path_for(key).is_file()
+
+
+def _http(path: Callable[[World], str]) -> Callable[[World, str], int]:
+    def call(world: World, id_or_none: str) -> int:
+        target = (
+            path(world)
+            if id_or_none == "real"
+            else path(world).replace(str(world.done), str(uuid.uuid4()))
+        )
+        return world.bob.get(target).status_code
+
+    return call
+
+
+def _handler(action: str, image: str) -> Callable[[World, str], str]:
+    def call(world: World, id_or_none: str) -> str:
+        target = str(getattr(world, image)) if id_or_none == "real" else str(uuid.uuid4())
+        with pytest.raises(ImagegenError) as refused:
+            _act(str(world.bob_id), target, action)
+        return str(refused.value)
+
+    return call
+
+
+def _revoke(world: World, id_or_none: str) -> str:
+    from imagegen.services import accounts
+
+    target = world.ada_session if id_or_none == "real" else uuid.uuid4()
+    with pytest.raises(ImagegenError) as refused, session_scope() as db:
+        accounts.revoke_session(session=db, user_id=world.bob_id, session_id=target)
+    return str(refused.value)
+
+
+# (what, call(world, "real" | "missing") -> status or message, Bob's answer for Ada's id)
+CASES = {
+    "GET image file": (_http(lambda w: w.file_url), 404),
+    "GET image thumbnail": (_http(lambda w: f"{w.file_url}?w=256"), 404),
+    "GET image download": (_http(lambda w: routes.image_download_url(w.done)), 404),
+    "event delete (completed image)": (_handler("delete", "done"), "not found"),
+    "event delete (queued image)": (_handler("delete", "queued"), "not found"),
+    "event cancel (queued image)": (_handler("cancel", "queued"), "not found"),
+    "event dismiss (failed image)": (_handler("dismiss", "failed"), "not found"),
+    "event revoke session": (_revoke, "No such session."),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bob_cannot_reach_adas_data(world: World, case: str) -> None:
+    call, expected = CASES[case]
+    answer_for_adas_id = call(world, "real")
+    answer_for_no_such_id = call(world, "missing")
+    if isinstance(expected, int):
+        assert answer_for_adas_id == expected
+    else:
+        assert expected in answer_for_adas_id.lower() or expected == answer_for_adas_id
+    assert answer_for_adas_id == answer_for_no_such_id  # nothing tells that it exists
+    _ada_unchanged(world)
+
+
+def test_bobs_lists_and_search_never_show_adas_images(world: World) -> None:
+    with session_scope() as db:
+        settings = get_settings()
+        snap = feed.snapshot(session=db, user_id=world.bob_id, settings=settings)
+        assert snap is not None and snap.images == []
+        assert generation.list_images(session=db, user_id=world.bob_id, search="lighthouse") == []
+        assert (
+            generation.get_images(
+                session=db, user_id=world.bob_id, image_ids=[world.done, world.queued]
+            )
+            == []
+        )
