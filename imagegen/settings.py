@@ -107,6 +107,10 @@ class Settings(BaseSettings):
     generation_time_limit_seconds: int = Field(default=120, ge=1)
     generation_max_retries: int = Field(default=3, ge=0)
     stuck_after_minutes: int = Field(default=15, ge=1)
+    # A worker that stops sending heartbeats this long is dead: its unfinished messages go back
+    # to the queue at the next maintenance pass (run on this many of a million broker calls).
+    worker_heartbeat_timeout_seconds: float = Field(default=60, gt=0)
+    broker_maintenance_per_million: int = Field(default=10_000, ge=1, le=1_000_000)
     web_workers: int = Field(default=1, ge=1)
     gen_workers: int = Field(default=1, ge=0)
     gen_threads: int = Field(default=4, ge=1)

@@ -34,7 +34,15 @@ class LogContext(dramatiq.Middleware):
     after_skip_message = after_process_message
 
 
-broker = RedisBroker(url=get_settings().redis_url, namespace="imagegen")
+settings = get_settings()
+# Redis acks a message only after it succeeded or failed for good: the messages of a worker
+# killed mid-job are requeued once its heartbeat is older than the timeout.
+broker = RedisBroker(
+    url=settings.redis_url,
+    namespace="imagegen",
+    heartbeat_timeout=round(settings.worker_heartbeat_timeout_seconds * 1000),
+    maintenance_chance=settings.broker_maintenance_per_million,
+)
 broker.add_middleware(CurrentMessage())
 broker.add_middleware(LogContext())
 dramatiq.set_broker(broker)
