@@ -25,6 +25,7 @@ os.environ.update(
     REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"),
     SECRET_KEY=secrets.token_urlsafe(48),
     CREDITS_GOLD_USER="1000000",
+    IN_PROGRESS_GOLD_USER="1000000",  # the benchmarks queue thousands at once
     OFFLINE_DELAY_SECONDS="0",
     DATA_DIR=tempfile.mkdtemp(prefix="imagegen-bench-"),
 )

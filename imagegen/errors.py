@@ -65,6 +65,21 @@ class OutOfCredits(ImagegenError):
         super().__init__(f"Out of credits: this needs {needed}, you have {remaining} left.{when}")
 
 
+class TooManyInProgress(ImagegenError):
+    """The plan's limit of images queued or generating at once would be exceeded."""
+
+    message = "Too many images in progress."
+
+    def __init__(self, *, in_progress: int, limit: int, plan: str) -> None:
+        """Say how many run, what the plan allows, and what to do."""
+        self.in_progress, self.limit = in_progress, limit
+        waiting = f"You have {in_progress} image{'s' if in_progress != 1 else ''} in progress"
+        super().__init__(
+            f"{waiting}; the {plan} plan makes up to {limit} at once. "
+            "Wait for some to finish, or ask for fewer."
+        )
+
+
 class ImageNotFound(ImagegenError):
     """No such image for this user (also what another user's image looks like)."""
 

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 PLANS = ("free_user", "pro_user", "gold_user")
+PLAN_LABELS = {"free_user": "Free", "pro_user": "Pro", "gold_user": "Gold"}
 
 
 def utcnow() -> datetime:
@@ -118,6 +119,12 @@ class Image(TimestampMixin, table=True):
         sa.Index(
             "ix_image_active_updated_at",
             "updated_at",
+            postgresql_where=sa.text("status IN ('queued', 'generating')"),
+        ),
+        # A user's images in progress (the per-plan limit is checked on every submit).
+        sa.Index(
+            "ix_image_user_id_active",
+            "user_id",
             postgresql_where=sa.text("status IN ('queued', 'generating')"),
         ),
         sa.CheckConstraint(

@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     credits_pro_user: int = Field(default=100, ge=0)
     credits_gold_user: int = Field(default=500, ge=0)
     credit_window_hours: int = Field(default=24, ge=1)
+    # Images a user may have queued or generating at once, per plan (at least one full batch).
+    in_progress_free_user: int = Field(default=4, ge=1)
+    in_progress_pro_user: int = Field(default=12, ge=1)
+    in_progress_gold_user: int = Field(default=24, ge=1)
     cost_low: int = Field(default=1, ge=1)
     cost_medium: int = Field(default=1, ge=1)
     cost_high: int = Field(default=1, ge=1)
@@ -147,6 +151,10 @@ class Settings(BaseSettings):
     def plan_credits(self, plan: str) -> int:
         """Credits a plan grants per window."""
         return int(getattr(self, f"credits_{plan}", self.credits_free_user))
+
+    def in_progress_limit(self, plan: str) -> int:
+        """How many images the plan may have queued or generating at once."""
+        return int(getattr(self, f"in_progress_{plan}", self.in_progress_free_user))
 
     def image_cost(self, quality: str) -> int:
         """Credits one image of this quality costs."""

@@ -14,8 +14,8 @@ from sqlalchemy import and_, func, or_, update
 from sqlmodel import Session, col, select
 
 from imagegen.db import after_commit
-from imagegen.errors import ImageNotFound, InvalidInput
-from imagegen.models import ACTIVE_STATUSES, Image, User, utcnow
+from imagegen.errors import ImageNotFound, InvalidInput, TooManyInProgress
+from imagegen.models import ACTIVE_STATUSES, PLAN_LABELS, Image, User, utcnow
 from imagegen.services import credits
 from imagegen.settings import Settings
 
@@ -97,6 +97,23 @@ def request_cost(settings: Settings, request: GenerationRequest) -> int:
     return settings.image_cost(request.quality) * request.count
 
 
+def _check_in_progress(session: Session, user: User, count: int, settings: Settings) -> None:
+    """Refuse work beyond the plan's in-progress limit. The user row is locked first, so two
+    submits of one user (two tabs, a double click) count one after the other.
+    """
+    session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    in_progress = session.scalar(
+        select(func.count())
+        .select_from(Image)
+        .where(Image.user_id == user.id, col(Image.status).in_(ACTIVE_STATUSES))
+    )
+    limit = settings.in_progress_limit(user.plan)
+    if (in_progress or 0) + count > limit:
+        raise TooManyInProgress(
+            in_progress=in_progress or 0, limit=limit, plan=PLAN_LABELS.get(user.plan, user.plan)
+        )
+
+
 def submit_generation(
     *,
     session: Session,
@@ -109,12 +126,14 @@ def submit_generation(
 
     Raises:
         OutOfCredits: not enough credits; no row is kept (the caller's transaction rolls back).
+        TooManyInProgress: the plan's limit of images queued or generating at once.
     """
     if settings.require_verified_email and user.plan == "free_user" and not user.email_verified:
         raise InvalidInput(
             "Confirm your email address to get your free credits: use the link we sent you, "
             "or send a new one from the banner above."
         )
+    _check_in_progress(session, user, request.count, settings)
     cost_each = settings.image_cost(request.quality)
     images = [
         Image(

@@ -9,13 +9,12 @@ import reflex as rx
 from imagegen import routes
 from imagegen.db import session_scope
 from imagegen.errors import ImagegenError
+from imagegen.models import PLAN_LABELS
 from imagegen.redis_client import get_redis
 from imagegen.services import auth, flash
 from imagegen.services.throttle import Throttle
 from imagegen.settings import get_settings
 from imagegen.state.feed import load_snapshot, user_feed
-
-PLAN_LABELS = {"free_user": "Free", "pro_user": "Pro", "gold_user": "Gold"}
 
 
 def _lookup(token: str | None) -> auth.SignedIn | None:

@@ -6,11 +6,10 @@ import uuid
 import reflex as rx
 
 from imagegen.db import session_scope
+from imagegen.models import PLAN_LABELS
 from imagegen.services import feed
 from imagegen.settings import get_settings
 from imagegen.state.cards import card, credits_text
-
-PLAN_LABELS = {"free_user": "Free", "pro_user": "Pro", "gold_user": "Gold"}
 
 FEED_LIMIT = 48  # newest cards kept in the shared feed; older ones load per tab
 

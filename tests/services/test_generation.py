@@ -1,5 +1,6 @@
 """Generation service: validation, submission, status transitions, refunds once, owner checks."""
 
+import threading
 import uuid
 from datetime import timedelta
 
@@ -8,7 +9,7 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from imagegen.db import session_scope
-from imagegen.errors import ImageNotFound, InvalidInput, OutOfCredits
+from imagegen.errors import ImageNotFound, InvalidInput, OutOfCredits, TooManyInProgress
 from imagegen.models import CreditLedger, Image, User
 from imagegen.services import credits, generation
 from imagegen.settings import get_settings
@@ -107,6 +108,9 @@ class TestSubmit:
         with pytest.raises(OutOfCredits), session_scope() as db:
             for _ in range(3):
                 submit(db, db.get(User, user_id), count=4, sent=sent)  # 12 > 10 credits
+                db.execute(  # done, so no longer in progress
+                    text("UPDATE image SET status = 'completed' WHERE user_id = :u"), {"u": user_id}
+                )
         with session_scope() as db:
             assert db.exec(select(Image).where(Image.user_id == user_id)).all() == []
             assert used(db, db.get(User, user_id)) == 0
@@ -197,8 +201,62 @@ class TestTransitions:
         assert used(db, user) == 1
 
 
+class TestInProgressLimit:
+    def test_beyond_the_plan_limit_is_refused_clearly_and_costs_nothing(
+        self, db: Session, user: User
+    ) -> None:
+        first = submit(db, user, count=3)
+        with pytest.raises(TooManyInProgress) as refused:
+            submit(db, user, count=2)
+        assert str(refused.value) == (
+            "You have 3 images in progress; the Free plan makes up to 4 at once. "
+            "Wait for some to finish, or ask for fewer."
+        )
+        assert used(db, user) == 3
+        submit(db, user, count=1)  # exactly at the limit
+        db.execute(
+            text("UPDATE image SET status = 'completed' WHERE id = :id"), {"id": first[0].id}
+        )
+        submit(db, user, count=1)  # one finished, one more fits
+        assert used(db, user) == 5
+
+    def test_limits_follow_the_plan(self, db: Session, user: User) -> None:
+        user.plan = "pro_user"
+        for _ in range(3):
+            submit(db, user, count=4)
+        with pytest.raises(TooManyInProgress, match="the Pro plan makes up to 12"):
+            submit(db, user, count=1)
+
+    @pytest.mark.commits
+    def test_two_tabs_submitting_at_once_cannot_pass_the_limit_together(self, engine) -> None:
+        with session_scope() as db:
+            user_id = create_user(db).id
+        barrier = threading.Barrier(2)
+        outcomes: list[str] = []
+
+        def tab() -> None:
+            barrier.wait()
+            try:
+                with session_scope() as db:
+                    submit(db, db.get(User, user_id), count=3)
+                outcomes.append("queued")
+            except TooManyInProgress:
+                outcomes.append("refused")
+
+        threads = [threading.Thread(target=tab) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(outcomes) == ["queued", "refused"]
+        with session_scope() as db:
+            assert len(db.exec(select(Image).where(Image.user_id == user_id)).all()) == 3
+            assert used(db, db.get(User, user_id)) == 3
+
+
 class TestGallery:
     def test_newest_first_with_keyset_pages_and_search(self, db: Session, user: User) -> None:
+        user.plan = "pro_user"  # 5 in progress at once
         for n in range(5):
             submit(db, user, prompt=f"lighthouse number {n}" if n % 2 else f"mountain lake {n}")
         first = generation.list_images(session=db, user_id=user.id, limit=3)

@@ -263,3 +263,33 @@ def test_job_logs_carry_the_job_id_and_the_submitting_request_id(worker) -> None
     [line] = [line for line in lines if str(image_id) in line["message"]]
     assert line["request_id"] == "req-from-the-submit"
     assert len(line["job_id"]) == 36  # the Dramatiq message id
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "reason"),
+    [
+        ("429", "The image service is rate limiting us. We tried several times and gave up."),
+        ("500", "The image service had an internal error. We tried several times and gave up."),
+        ("garbage", "The image service returned an unreadable image. We tried"),
+    ],
+)
+def test_provider_faults_on_every_attempt_fail_with_a_reason_and_refund(
+    worker, openai_standin, behaviour: str, reason: str
+) -> None:
+    openai_standin.script(behaviour, behaviour, behaviour)
+    user_id, (image_id,) = submit()
+    image = wait_for(image_id, ("completed", "failed"), timeout=40)
+    assert image.status == "failed"
+    assert reason in image.error
+    assert used(user_id) == 0 and ledger(user_id) == [-1, 1]
+
+
+def test_storage_failing_on_every_attempt_fails_with_a_reason_and_refunds(
+    worker, imagekit_standin
+) -> None:
+    imagekit_standin.fail_next("500", "500", "500")
+    user_id, (image_id,) = submit()
+    image = wait_for(image_id, ("completed", "failed"), timeout=40)
+    assert image.status == "failed" and image.attempts == 3
+    assert image.error.startswith("The image could not be uploaded")
+    assert used(user_id) == 0 and ledger(user_id) == [-1, 1]
