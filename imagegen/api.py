@@ -13,9 +13,11 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import anyio
+import redis
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from imagegen import routes
@@ -511,9 +513,35 @@ async def metrics(_: Request) -> Response:
     return Response(await anyio.to_thread.run_sync(scrape), media_type=CONTENT_TYPE_LATEST)
 
 
+UNAVAILABLE_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Back in a moment · imagegen</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 32rem; margin: 4rem auto; padding: 0 1rem">
+<h1>Back in a moment</h1>
+<p>imagegen could not reach its {what} just now. Nothing you sent was half-saved: go back and
+try again in a few seconds.</p></body></html>"""
+
+
+async def _unavailable(request: Request, exc: Exception) -> Response:
+    """A database or Redis outage: 503 with Retry-After, in the shape the caller reads."""
+    what = "database" if isinstance(exc, (OperationalError, InterfaceError)) else "queue"
+    log.warning("%s %s: %s unavailable: %s", request.method, request.url.path, what, exc)
+    headers = {"Retry-After": "5"}
+    message = f"The {what} is briefly unavailable; try again in a few seconds."
+    if "text/html" in request.headers.get("accept", "") or request.method == "POST":
+        return HTMLResponse(UNAVAILABLE_PAGE.format(what=what), status_code=503, headers=headers)
+    return JSONResponse({"error": message}, status_code=503, headers=headers)
+
+
 def build_api() -> Starlette:
     """The Starlette app Reflex mounts its own routes under."""
     return Starlette(
+        exception_handlers={
+            OperationalError: _unavailable,
+            InterfaceError: _unavailable,
+            redis.ConnectionError: _unavailable,
+            redis.TimeoutError: _unavailable,
+        },
         routes=[
             Route(routes.API_LOGIN, login, methods=["POST"]),
             Route(routes.API_REGISTER, register, methods=["POST"]),
@@ -529,5 +557,5 @@ def build_api() -> Starlette:
             Route(routes.API_IMAGE_FILE + "/{key:path}", image_file, methods=["GET"]),
             Route(routes.API_IMAGE_DOWNLOAD, image_download, methods=["GET"]),
             Route(routes.API_POLAR_WEBHOOK, polar_webhook, methods=["POST"]),
-        ]
+        ],
     )

@@ -437,17 +437,28 @@ def empty_state() -> rx.Component:
     )
 
 
+RECONCILE_MS = 15_000
+
+
+def _clock(interval: rx.Var | int) -> rx.Component:
+    return rx.moment(
+        interval=interval,
+        format="HH:mm:ss",
+        on_change=GalleryState.refetch,
+        display="none",
+        aria_hidden="true",
+    )
+
+
 def _poller() -> rx.Component:
-    """LIVE_UPDATES=poll only: a hidden clock that refetches the gallery on each tick."""
+    """A hidden clock that refetches the gallery: on every tick under LIVE_UPDATES=poll;
+    with live push, every 15 s while a card is in progress, a safety net that finishes the
+    cards whose notification was lost (Redis restarted, a web process died).
+    """
     return rx.cond(
         GalleryState.poll_ms > 0,
-        rx.moment(
-            interval=GalleryState.poll_ms,
-            format="HH:mm:ss",
-            on_change=GalleryState.refetch,
-            display="none",
-            aria_hidden="true",
-        ),
+        _clock(GalleryState.poll_ms),
+        rx.cond(UserFeed.in_progress, _clock(RECONCILE_MS)),
     )
 
 

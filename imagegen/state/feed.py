@@ -40,6 +40,11 @@ class UserFeed(rx.SharedState):
         """Free / Pro / Gold."""
         return PLAN_LABELS.get(self.plan, "")
 
+    @rx.var
+    def in_progress(self) -> bool:
+        """Some card is still queued or generating."""
+        return any(c["status"] in ("queued", "generating") for c in self.items)
+
     def _apply_snapshot(self, snap: feed.FeedSnapshot) -> None:
         self.items = [card(image) for image in snap.images]
         self._apply_balance(snap)

@@ -90,7 +90,9 @@ class GalleryState(AuthState):
 
     @rx.event
     async def refetch(self, _tick: str = ""):
-        """LIVE_UPDATES=poll: reload the newest cards and credits (what the push does live)."""
+        """Reload the newest cards and credits: each tick under LIVE_UPDATES=poll (what the
+        push does live), and now and then while work is in progress (lost notifications).
+        """
         if not self._user_id:
             return
         snap = await load_snapshot(self._user_id)

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -74,3 +74,51 @@ def running_app(env_overrides: dict[str, str], log: Path) -> Iterator[str]:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def private_redis(port: int) -> Iterator[Callable[..., None]]:
+    """A Redis server of our own on `port` (nothing kept on disk, like the machine's); yields
+    `restart(until)`, which kills it with SIGKILL and, once `until()` is true, starts it
+    again, empty, on the same port."""
+    import redis
+
+    def start() -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(redis.ConnectionError):
+                if redis.Redis(port=port).ping():
+                    return proc
+            time.sleep(0.05)
+        raise RuntimeError(f"redis-server did not start on port {port}")
+
+    current = [start()]
+
+    def restart(until: Callable[[], bool] = lambda: True, timeout: float = 60) -> None:
+        current[0].kill()
+        current[0].wait(timeout=10)
+        deadline = time.monotonic() + timeout
+        while not until() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        current[0] = start()
+
+    try:
+        yield restart
+    finally:
+        current[0].kill()
+        current[0].wait(timeout=10)
