@@ -513,6 +513,13 @@ async def metrics(_: Request) -> Response:
     return Response(await anyio.to_thread.run_sync(scrape), media_type=CONTENT_TYPE_LATEST)
 
 
+async def openapi_document(_: Request) -> JSONResponse:
+    """GET /api/openapi.json: the OpenAPI description of these routes."""
+    from imagegen.openapi import openapi_schema
+
+    return JSONResponse(openapi_schema())
+
+
 UNAVAILABLE_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Back in a moment · imagegen</title></head>
@@ -557,5 +564,6 @@ def build_api() -> Starlette:
             Route(routes.API_IMAGE_FILE + "/{key:path}", image_file, methods=["GET"]),
             Route(routes.API_IMAGE_DOWNLOAD, image_download, methods=["GET"]),
             Route(routes.API_POLAR_WEBHOOK, polar_webhook, methods=["POST"]),
+            Route("/api/openapi.json", openapi_document, methods=["GET"]),
         ],
     )

@@ -1,0 +1,298 @@
+"""The OpenAPI 3.1 description of the HTTP routes in `imagegen.api` (served at
+/api/openapi.json). The pages and live updates go over Reflex's websocket and are not here.
+Tests hold every route to it with schemathesis.
+"""
+
+from typing import Any
+
+from imagegen import routes
+
+_TEXT = {"text/plain": {"schema": {"type": "string"}}}
+_HTML = {"text/html": {"schema": {"type": "string"}}}
+_ERROR = {
+    "application/json": {
+        "schema": {
+            "type": "object",
+            "properties": {"error": {"type": "string"}},
+            "required": ["error"],
+        }
+    }
+}
+
+
+def _redirect(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "headers": {"Location": {"required": True, "schema": {"type": "string"}}},
+    }
+
+
+_UNAVAILABLE = {
+    "description": "The database or Redis is briefly unavailable (Retry-After: 5).",
+    "content": {**_HTML, **_ERROR},
+}
+_CROSS_SITE = {"description": "Cross-site form post refused.", "content": _TEXT}
+_NOT_FOUND = {"description": "No such thing (or not yours).", "content": _TEXT}
+
+
+def _form(properties: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """A browser form: whatever is missing or wrong comes back as a 303 to the form with a
+    one-time message (and the fields worth keeping), never as a bare 4xx."""
+    return {
+        "required": False,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {"type": "object", "properties": properties}
+            }
+        },
+    }
+
+
+def _form_post(summary: str, form: dict[str, Any], done: str) -> dict[str, Any]:
+    return {
+        "post": {
+            "summary": summary,
+            "requestBody": form,
+            "responses": {
+                "303": _redirect(done),
+                "403": _CROSS_SITE,
+                "503": _UNAVAILABLE,
+            },
+        }
+    }
+
+
+_EMAIL = {"type": "string"}
+_PASSWORD = {"type": "string"}
+_ENGINES = {
+    "type": "object",
+    "properties": {
+        "database": {"enum": ["ok", "down"]},
+        "redis": {"enum": ["ok", "down"]},
+    },
+    "required": ["database", "redis"],
+}
+
+
+def openapi_schema() -> dict[str, Any]:
+    """The document."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "imagegen HTTP routes",
+            "version": "1",
+            "description": "Cookie-setting auth forms, health, metrics, image files, webhooks.",
+        },
+        "paths": {
+            routes.API_LOGIN: _form_post(
+                "Sign in (303 home with the session cookie, or back to the form with a message)",
+                _form({"email": _EMAIL, "password": _PASSWORD}),
+                "Home, or the login page with a one-time message.",
+            ),
+            routes.API_REGISTER: _form_post(
+                "Create an account and sign in",
+                _form({"name": {"type": "string"}, "email": _EMAIL, "password": _PASSWORD}),
+                "Home, or the register page with a one-time message.",
+            ),
+            routes.API_LOGOUT: {
+                "post": {
+                    "summary": "End this session",
+                    "responses": {
+                        "303": _redirect("The login page."),
+                        "403": _CROSS_SITE,
+                        "503": _UNAVAILABLE,
+                    },
+                }
+            },
+            routes.API_FORGOT_PASSWORD: _form_post(
+                "Send a password-reset link (the same answer for unknown emails)",
+                _form({"email": _EMAIL}),
+                "The forgot-password page saying a link was sent, or a message.",
+            ),
+            routes.API_RESET_PASSWORD: _form_post(
+                "Set a new password with a reset link's token",
+                _form({"token": {"type": "string"}, "password": _PASSWORD}),
+                "The login page, or the reset page with a message.",
+            ),
+            routes.API_VERIFY_EMAIL: {
+                "get": {
+                    "summary": "Confirm an email address with the link's token",
+                    "parameters": [
+                        {"name": "token", "in": "query", "schema": {"type": "string"}},
+                    ],
+                    "responses": {"303": _redirect("Home with a message."), "503": _UNAVAILABLE},
+                }
+            },
+            "/api/auth/oauth/{provider}/start": {
+                "get": {
+                    "summary": "Go to the provider's consent page (PKCE, state in Redis)",
+                    "parameters": [
+                        {
+                            "name": "provider",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        },
+                        {"name": "link", "in": "query", "schema": {"enum": ["1"]}},
+                    ],
+                    "responses": {
+                        "302": _redirect("The provider's consent page."),
+                        "303": _redirect("The login page (linking needs a session)."),
+                        "404": _NOT_FOUND,
+                        "503": _UNAVAILABLE,
+                    },
+                }
+            },
+            "/api/auth/oauth/{provider}/callback": {
+                "get": {
+                    "summary": "The provider sends the user back here",
+                    "parameters": [
+                        {
+                            "name": "provider",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        },
+                        {"name": "code", "in": "query", "schema": {"type": "string"}},
+                        {"name": "state", "in": "query", "schema": {"type": "string"}},
+                        {"name": "error", "in": "query", "schema": {"type": "string"}},
+                    ],
+                    "responses": {
+                        "303": _redirect("Home, the account page, or the login page."),
+                        "404": _NOT_FOUND,
+                        "503": _UNAVAILABLE,
+                    },
+                }
+            },
+            routes.API_HEALTH: {
+                "get": {
+                    "summary": "Liveness: PostgreSQL and Redis answer",
+                    "responses": {
+                        code: {
+                            "description": text,
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        **_ENGINES,
+                                        "properties": {
+                                            **_ENGINES["properties"],
+                                            "status": {"enum": ["ok", "degraded"]},
+                                        },
+                                    }
+                                }
+                            },
+                        }
+                        for code, text in (("200", "Both answer."), ("503", "One is down."))
+                    },
+                }
+            },
+            "/api/ready": {
+                "get": {
+                    "summary": "Readiness: engines answer and the schema is at the code's head",
+                    "responses": {
+                        code: {
+                            "description": text,
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        **_ENGINES,
+                                        "properties": {
+                                            **_ENGINES["properties"],
+                                            "ready": {"type": "boolean"},
+                                            "schema": {"type": "string"},
+                                        },
+                                    }
+                                }
+                            },
+                        }
+                        for code, text in (("200", "Ready."), ("503", "Not ready."))
+                    },
+                }
+            },
+            "/api/metrics": {
+                "get": {
+                    "summary": "Prometheus metrics",
+                    "responses": {
+                        "200": {
+                            "description": "Text exposition format.",
+                            "content": {"text/plain": {"schema": {"type": "string"}}},
+                        },
+                        "503": _UNAVAILABLE,
+                    },
+                }
+            },
+            routes.API_IMAGE_FILE + "/{key}": {
+                "get": {
+                    "summary": "The owner's stored image (local storage), or a WebP thumbnail",
+                    "parameters": [
+                        {
+                            "name": "key",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        },
+                        {"name": "w", "in": "query", "schema": {"type": "integer"}},
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "The image.",
+                            "content": {
+                                "image/png": {"schema": {"type": "string"}},
+                                "image/webp": {"schema": {"type": "string"}},
+                            },
+                        },
+                        "404": _NOT_FOUND,
+                        "503": _UNAVAILABLE,
+                    },
+                }
+            },
+            routes.API_IMAGE_DOWNLOAD: {
+                "get": {
+                    "summary": "Download the owner's image as a file",
+                    "parameters": [
+                        {
+                            "name": "image_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "The PNG as an attachment.",
+                            "content": {"image/png": {"schema": {"type": "string"}}},
+                        },
+                        "302": _redirect("ImageKit's URL with ik-attachment."),
+                        "404": _NOT_FOUND,
+                        "503": _UNAVAILABLE,
+                    },
+                }
+            },
+            routes.API_POLAR_WEBHOOK: {
+                "post": {
+                    "summary": "Polar webhooks (Standard Webhooks signature, applied once)",
+                    "parameters": [
+                        {"name": name, "in": "header", "schema": {"type": "string"}}
+                        for name in ("webhook-id", "webhook-timestamp", "webhook-signature")
+                    ],
+                    "requestBody": {
+                        "content": {"application/json": {"schema": {"type": "object"}}}
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "Applied, duplicate or stale.",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        },
+                        "202": {
+                            "description": "Accepted and ignored.",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        },
+                        "400": {"description": "Malformed payload.", "content": _ERROR},
+                        "403": {"description": "Bad or missing signature.", "content": _ERROR},
+                        "413": {"description": "Body too large.", "content": _ERROR},
+                        "503": _UNAVAILABLE,
+                    },
+                }
+            },
+        },
+    }
