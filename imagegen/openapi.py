@@ -37,7 +37,8 @@ _NOT_FOUND = {"description": "No such thing (or not yours).", "content": _TEXT}
 
 def _form(properties: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """A browser form: whatever is missing or wrong comes back as a 303 to the form with a
-    one-time message (and the fields worth keeping), never as a bare 4xx."""
+    one-time message (and the fields worth keeping), never as a bare 4xx.
+    """
     return {
         "required": False,
         "content": {
