@@ -105,6 +105,10 @@ class Settings(BaseSettings):
     in_progress_free_user: int = Field(default=4, ge=1)
     in_progress_pro_user: int = Field(default=12, ge=1)
     in_progress_gold_user: int = Field(default=24, ge=1)
+    # Generation requests a user may send per minute, per plan.
+    submits_per_minute_free_user: int = Field(default=10, ge=1)
+    submits_per_minute_pro_user: int = Field(default=30, ge=1)
+    submits_per_minute_gold_user: int = Field(default=60, ge=1)
     cost_low: int = Field(default=1, ge=1)
     cost_medium: int = Field(default=1, ge=1)
     cost_high: int = Field(default=1, ge=1)
@@ -151,6 +155,10 @@ class Settings(BaseSettings):
     def plan_credits(self, plan: str) -> int:
         """Credits a plan grants per window."""
         return int(getattr(self, f"credits_{plan}", self.credits_free_user))
+
+    def submits_per_minute(self, plan: str) -> int:
+        """How many generation requests the plan may send per minute."""
+        return int(getattr(self, f"submits_per_minute_{plan}", self.submits_per_minute_free_user))
 
     def in_progress_limit(self, plan: str) -> int:
         """How many images the plan may have queued or generating at once."""

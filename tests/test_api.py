@@ -199,3 +199,25 @@ def test_ready_when_engines_answer_and_schema_is_current(client: TestClient) -> 
     response = client.get("/api/ready")
     assert response.status_code == 200
     assert response.json() == {"ready": True, "database": "ok", "redis": "ok", "schema": "current"}
+
+
+def test_under_https_the_session_cookie_is_secure_httponly_and_samesite(
+    registered: str, monkeypatch
+) -> None:
+    from imagegen.settings import get_settings
+
+    monkeypatch.setenv("APP_URL", "https://imagegen.example")
+    get_settings.cache_clear()
+    try:
+        client = TestClient(
+            build_api(), base_url="https://imagegen.example", follow_redirects=False
+        )
+        response = client.post(
+            routes.API_LOGIN, data={"email": registered, "password": DEFAULT_PASSWORD}
+        )
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert response.status_code == 303 and response.headers["location"] == routes.HOME
+    attributes = {part.strip().lower() for part in response.headers["set-cookie"].split(";")}
+    assert {"secure", "httponly", "samesite=lax", "path=/"} <= attributes

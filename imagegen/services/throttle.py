@@ -1,4 +1,6 @@
-"""Failed-attempt throttling in Redis (login now; reset requests later)."""
+"""Throttling in Redis: failed attempts (sign-in, reset requests) and request rates
+(generations per minute).
+"""
 
 import hashlib
 import math
@@ -48,3 +50,33 @@ class Throttle:
     def reset(self, client: "redis.Redis[bytes]", *parts: str) -> None:
         """Forget the failures (after a success)."""
         client.delete(self._key(*parts))
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most `limit` requests per key in each fixed window of `window` seconds."""
+
+    name: str
+    limit: int
+    window: int
+    what: str = "requests"
+
+    def hit(self, client: "redis.Redis[bytes]", *parts: str) -> None:
+        """Count one request, refusing it when the window's budget is spent.
+
+        Raises:
+            TooManyAttempts: with the wait in seconds.
+        """
+        digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+        key = f"rate:{self.name}:{digest}"
+        pipe = client.pipeline()
+        pipe.incr(key)
+        pipe.expire(key, self.window, nx=True)
+        pipe.ttl(key)
+        count, _, ttl = pipe.execute()
+        if int(count) > self.limit:
+            wait = max(int(ttl), 1)
+            raise TooManyAttempts(
+                f"Slow down: your plan allows {self.limit} {self.what} a minute. "
+                f"Try again in {wait} second{'s' if wait > 1 else ''}."
+            )

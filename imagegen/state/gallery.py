@@ -11,8 +11,10 @@ from imagegen import routes
 from imagegen.db import session_scope
 from imagegen.errors import ImagegenError, OutOfCredits
 from imagegen.providers.compose import get_storage
+from imagegen.redis_client import get_redis
 from imagegen.services import auth, feed, generation
-from imagegen.settings import get_settings
+from imagegen.services.throttle import RateLimit
+from imagegen.settings import Settings, get_settings
 from imagegen.state.auth import AuthState
 from imagegen.state.cards import card
 from imagegen.state.feed import UserFeed, load_snapshot, user_feed
@@ -278,6 +280,11 @@ class GalleryState(AuthState):
         await self._refresh_credits()
 
 
+def generation_rate(settings: Settings, plan: str) -> RateLimit:
+    """The plan's generation requests per minute."""
+    return RateLimit("generate", settings.submits_per_minute(plan), 60, what="generation requests")
+
+
 def _submit(
     session_token: str | None,
     user_id: str,
@@ -307,6 +314,7 @@ def _submit(
         )
         if signed_in is None or str(signed_in.user.id) != user_id:
             return None
+        generation_rate(settings, signed_in.user.plan).hit(get_redis(), user_id)
         images = generation.submit_generation(
             session=db,
             user=signed_in.user,
