@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from imagegen import routes
+from imagegen import api_v1, routes
 from imagegen.db import get_engine, session_scope
 from imagegen.errors import ImagegenError, ImageNotFound, InvalidCredentials, TooManyAttempts
 from imagegen.models import Image, utcnow
@@ -29,7 +29,7 @@ from imagegen.providers.image_storage import LocalImageStorage
 from imagegen.providers.oauth import configured_providers
 from imagegen.realtime import publish_account_changed
 from imagegen.redis_client import get_redis
-from imagegen.services import accounts, auth, billing_events, flash, generation, health
+from imagegen.services import accounts, api_keys, auth, billing_events, flash, generation, health
 from imagegen.services.mail import send_after_commit
 from imagegen.services.throttle import Throttle
 from imagegen.settings import get_settings
@@ -339,7 +339,18 @@ async def health_check(_: Request) -> JSONResponse:
     return JSONResponse(body, status_code=200 if ok else 503)
 
 
+def bearer_token(request: Request) -> str | None:
+    """The key of an `Authorization: Bearer <key>` header."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() or None if scheme.lower() == "bearer" else None
+
+
 def _signed_in_user_id(request: Request) -> "uuid.UUID | None":
+    """The user of the session cookie, or of an API key (`Authorization: Bearer`)."""
+    if key := bearer_token(request):
+        with session_scope() as db:
+            user = api_keys.authenticate(session=db, plaintext=key)
+            return user.id if user else None
     token = request.cookies.get(routes.SESSION_COOKIE)
     if not token:
         return None
@@ -520,6 +531,13 @@ async def openapi_document(_: Request) -> JSONResponse:
     return JSONResponse(openapi_schema())
 
 
+async def openapi_v1_document(_: Request) -> JSONResponse:
+    """GET /api/v1/openapi.json: the REST API's OpenAPI description."""
+    from imagegen.openapi import openapi_v1_schema
+
+    return JSONResponse(openapi_v1_schema())
+
+
 UNAVAILABLE_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Back in a moment · imagegen</title></head>
@@ -535,6 +553,10 @@ async def _unavailable(request: Request, exc: Exception) -> Response:
     log.warning("%s %s: %s unavailable: %s", request.method, request.url.path, what, exc)
     headers = {"Retry-After": "5"}
     message = f"The {what} is briefly unavailable; try again in a few seconds."
+    if request.url.path.startswith("/api/v1/"):
+        response = api_v1.error(503, message, "server_error", "service_unavailable")
+        response.headers.update(headers)
+        return response
     if "text/html" in request.headers.get("accept", "") or request.method == "POST":
         return HTMLResponse(UNAVAILABLE_PAGE.format(what=what), status_code=503, headers=headers)
     return JSONResponse({"error": message}, status_code=503, headers=headers)
@@ -565,5 +587,9 @@ def build_api() -> Starlette:
             Route(routes.API_IMAGE_DOWNLOAD, image_download, methods=["GET"]),
             Route(routes.API_POLAR_WEBHOOK, polar_webhook, methods=["POST"]),
             Route("/api/openapi.json", openapi_document, methods=["GET"]),
+            Route("/api/v1/images/generations", api_v1.create_images, methods=["POST"]),
+            Route("/api/v1/images", api_v1.list_images, methods=["GET"]),
+            Route("/api/v1/images/{image_id}", api_v1.get_image, methods=["GET"]),
+            Route("/api/v1/openapi.json", openapi_v1_document, methods=["GET"]),
         ],
     )

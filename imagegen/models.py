@@ -233,3 +233,30 @@ class WebhookEvent(SQLModel, table=True):
         sa_type=sa.DateTime(timezone=True),  # type: ignore[call-overload]
         sa_column_kwargs={"server_default": sa.func.now()},
     )
+
+
+class ApiKey(SQLModel, table=True):
+    """A user's key for the REST API. Only the SHA-256 of the key is stored; `prefix` (the
+    first characters, e.g. `ig_3fa9c21b`) is shown so people can tell their keys apart.
+    """
+
+    __tablename__ = "api_key"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="user.id", ondelete="CASCADE", index=True)
+    name: str = Field(max_length=64)
+    prefix: str = Field(max_length=16)
+    key_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(
+        default_factory=utcnow,
+        sa_type=sa.DateTime(timezone=True),  # type: ignore[call-overload]
+        sa_column_kwargs={"server_default": sa.func.now()},
+    )
+    last_used_at: datetime | None = Field(
+        default=None,
+        sa_type=sa.DateTime(timezone=True),  # type: ignore[call-overload]
+    )
+    revoked_at: datetime | None = Field(
+        default=None,
+        sa_type=sa.DateTime(timezone=True),  # type: ignore[call-overload]
+    )

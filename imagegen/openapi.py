@@ -297,3 +297,214 @@ def openapi_schema() -> dict[str, Any]:
             },
         },
     }
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_V1_ERROR = {"$ref": "#/components/schemas/Error"}
+_V1_IMAGE = {"$ref": "#/components/schemas/Image"}
+
+
+def _v1_errors(*codes: str) -> dict[str, Any]:
+    texts = {
+        "400": "Invalid request (OpenAI's error shape).",
+        "401": "Missing, wrong or revoked API key.",
+        "402": "Out of credits (nothing was charged).",
+        "404": "No such image (or not yours).",
+        "429": "Too many requests per minute, or too many images in progress.",
+        "500": "Every image of the request failed; the credits were refunded.",
+        "503": "The database or Redis is briefly unavailable.",
+    }
+    return {code: _json(_V1_ERROR, texts[code]) for code in codes}
+
+
+def openapi_v1_schema() -> dict[str, Any]:
+    """The REST API (compatible with OpenAI's images API), served at /api/v1/openapi.json."""
+    nullable_string = {"type": ["string", "null"]}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "imagegen API",
+            "version": "1",
+            "description": (
+                "OpenAI-compatible image generation. Point an OpenAI client at `<site>/api/v1` "
+                "with an API key from your account page. Credits, limits and the queue are "
+                "the same as in the app; images made here appear live in your gallery."
+            ),
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"apiKey": []}],
+        "paths": {
+            "/images/generations": {
+                "post": {
+                    "summary": "Generate images (waits for them; `async: true` answers at once)",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/GenerationRequest"}
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": _json(
+                            {"$ref": "#/components/schemas/GenerationResponse"}, "The images."
+                        ),
+                        "202": _json(
+                            {"$ref": "#/components/schemas/Accepted"},
+                            "Queued (async, or still running after the wait).",
+                        ),
+                        **_v1_errors("400", "401", "402", "429", "500", "503"),
+                    },
+                }
+            },
+            "/images": {
+                "get": {
+                    "summary": "Your images, newest first",
+                    "parameters": [
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+                        },
+                        {
+                            "name": "after",
+                            "in": "query",
+                            "description": (
+                                "The last id of the previous page (anything that is not one "
+                                "of your images gives an empty page)."
+                            ),
+                            "schema": {"type": "string"},
+                        },
+                    ],
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "object": {"const": "list"},
+                                    "data": {"type": "array", "items": _V1_IMAGE},
+                                    "has_more": {"type": "boolean"},
+                                    "last_id": nullable_string,
+                                },
+                                "required": ["object", "data", "has_more", "last_id"],
+                            },
+                            "A page.",
+                        ),
+                        **_v1_errors("400", "401", "503"),
+                    },
+                }
+            },
+            "/images/{image_id}": {
+                "get": {
+                    "summary": "One of your images",
+                    "parameters": [
+                        {
+                            "name": "image_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "responses": {
+                        "200": _json(_V1_IMAGE, "The image."),
+                        **_v1_errors("401", "404", "503"),
+                    },
+                }
+            },
+        },
+        "components": {
+            "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "properties": {
+                        "error": {
+                            "type": "object",
+                            "properties": {
+                                "message": {"type": "string"},
+                                "type": {"type": "string"},
+                                "param": nullable_string,
+                                "code": nullable_string,
+                            },
+                            "required": ["message", "type"],
+                        }
+                    },
+                    "required": ["error"],
+                },
+                "GenerationRequest": {
+                    "type": "object",
+                    "properties": {
+                        "prompt": {"type": "string", "minLength": 1, "maxLength": 4000},
+                        "n": {"type": "integer", "minimum": 1, "maximum": 4},
+                        "size": {"enum": ["1024x1024", "1536x1024", "1024x1536", "auto"]},
+                        "quality": {"enum": ["low", "medium", "high", "auto", "standard", "hd"]},
+                        "style": {"type": "string"},
+                        "model": {"type": "string", "description": "Accepted and ignored."},
+                        "response_format": {"enum": ["url", "b64_json"]},
+                        "async": {"type": "boolean"},
+                    },
+                    "required": ["prompt"],
+                },
+                "GenerationResponse": {
+                    "type": "object",
+                    "properties": {
+                        "created": {"type": "integer"},
+                        "data": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "id": {"type": "string"},
+                                    "url": {"type": "string"},
+                                    "b64_json": {"type": "string"},
+                                    "revised_prompt": nullable_string,
+                                },
+                                "required": ["id"],
+                            },
+                        },
+                    },
+                    "required": ["created", "data"],
+                },
+                "Accepted": {
+                    "type": "object",
+                    "properties": {
+                        "created": {"type": "integer"},
+                        "data": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "id": {"type": "string"},
+                                    "status": {"type": "string"},
+                                },
+                                "required": ["id", "status"],
+                            },
+                        },
+                    },
+                    "required": ["created", "data"],
+                },
+                "Image": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "string"},
+                        "object": {"const": "image"},
+                        "status": {
+                            "enum": ["queued", "generating", "completed", "failed", "cancelled"]
+                        },
+                        "prompt": {"type": "string"},
+                        "size": {"type": "string"},
+                        "quality": {"type": "string"},
+                        "style": nullable_string,
+                        "created": {"type": "integer"},
+                        "completed": {"type": ["integer", "null"]},
+                        "url": nullable_string,
+                        "error": nullable_string,
+                    },
+                    "required": ["id", "object", "status", "prompt", "created", "url"],
+                },
+            },
+        },
+    }

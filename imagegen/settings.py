@@ -109,6 +109,8 @@ class Settings(BaseSettings):
     submits_per_minute_free_user: int = Field(default=10, ge=1)
     submits_per_minute_pro_user: int = Field(default=30, ge=1)
     submits_per_minute_gold_user: int = Field(default=60, ge=1)
+    # How long POST /api/v1/images/generations waits for the images before answering 202.
+    api_wait_seconds: float = Field(default=90, ge=0)
     cost_low: int = Field(default=1, ge=1)
     cost_medium: int = Field(default=1, ge=1)
     cost_high: int = Field(default=1, ge=1)
