@@ -1,4 +1,6 @@
-"""/account: profile, password, signed-in devices, sign-in methods, credit history, deletion."""
+"""/account: profile, password, signed-in devices, sign-in methods, API keys, credit history,
+deletion.
+"""
 
 import reflex as rx
 
@@ -216,6 +218,118 @@ def methods_card() -> rx.Component:
     )
 
 
+_WIDE_ONLY = rx.breakpoints(initial="none", sm="table-cell")
+
+
+def _key_row(key: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.text(key["name"], weight="medium")),
+        rx.table.cell(rx.code(key["prefix"], variant="ghost")),
+        rx.table.cell(key["created"], white_space="nowrap", display=_WIDE_ONLY),
+        rx.table.cell(key["last_used"]),
+        rx.table.cell(
+            rx.button(
+                "Revoke",
+                size="1",
+                variant="soft",
+                color_scheme="red",
+                on_click=AccountState.revoke_api_key(key["id"]),
+                aria_label="Revoke key " + key["name"].to(str),
+            ),
+            text_align="right",
+        ),
+        data_api_key=key["id"],
+    )
+
+
+def _new_key_callout() -> rx.Component:
+    return rx.callout.root(
+        rx.vstack(
+            rx.callout.text(
+                "Copy your new key now: for your safety it is not shown again.", weight="medium"
+            ),
+            rx.hstack(
+                rx.code(AccountState.new_api_key, id="new-api-key", word_break="break-all"),
+                rx.icon_button(
+                    rx.icon("copy", size=14),
+                    size="1",
+                    variant="soft",
+                    on_click=[
+                        rx.set_clipboard(AccountState.new_api_key),
+                        rx.toast.info("Key copied", duration=1500),
+                    ],
+                    aria_label="Copy API key",
+                ),
+                align="center",
+                spacing="2",
+            ),
+            rx.button("Done", size="1", variant="soft", on_click=AccountState.dismiss_new_key),
+            spacing="2",
+        ),
+        color_scheme="green",
+        role="status",
+        width="100%",
+    )
+
+
+def api_keys_card() -> rx.Component:
+    """Keys for the REST API: create (shown once), list, revoke."""
+    return _section(
+        "API keys",
+        "Generate images from scripts and apps with any OpenAI client. Requests cost credits "
+        "exactly like the app, and the images appear in your gallery.",
+        rx.text(
+            "Base URL ",
+            rx.code(AccountState.api_base_url),
+            " · send the key as ",
+            rx.code("Authorization: Bearer <key>"),
+            size="2",
+        ),
+        rx.cond(AccountState.new_api_key != "", _new_key_callout()),
+        rx.form(
+            rx.hstack(
+                rx.box(
+                    field(
+                        "Key name",
+                        "key_name",
+                        placeholder="e.g. my-script",
+                        autocomplete="off",
+                        required=True,
+                        max_length=64,
+                    ),
+                    flex="1",
+                ),
+                rx.button("Create key", type="submit", variant="soft"),
+                align="end",
+                width="100%",
+            ),
+            on_submit=AccountState.create_api_key,
+            reset_on_submit=True,
+            width="100%",
+        ),
+        error_alert(AccountState.api_key_error),
+        rx.cond(
+            AccountState.api_keys.length() > 0,
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        rx.table.column_header_cell("Name"),
+                        rx.table.column_header_cell("Key"),
+                        rx.table.column_header_cell("Created", display=_WIDE_ONLY),
+                        rx.table.column_header_cell("Last used"),
+                        rx.table.column_header_cell(""),
+                    )
+                ),
+                rx.table.body(rx.foreach(AccountState.api_keys, _key_row)),
+                width="100%",
+                size="1",
+            ),
+            rx.text("No keys yet.", color_scheme="gray", size="2"),
+        ),
+        id="api-keys",
+    )
+
+
 def _ledger_row(entry: rx.Var) -> rx.Component:
     return rx.table.row(
         rx.table.cell(entry["when"], white_space="nowrap"),
@@ -309,6 +423,7 @@ def account() -> rx.Component:
         password_card(),
         sessions_card(),
         methods_card(),
+        api_keys_card(),
         ledger_card(),
         delete_card(),
         spacing="4",

@@ -1,4 +1,6 @@
-"""The account page: profile, password, sessions, sign-in methods, credit ledger, deletion."""
+"""The account page: profile, password, sessions, sign-in methods, API keys, credit ledger,
+deletion.
+"""
 
 import asyncio
 import uuid
@@ -11,7 +13,7 @@ from imagegen.errors import ImagegenError
 from imagegen.models import User
 from imagegen.providers.compose import get_storage
 from imagegen.providers.oauth import configured_providers
-from imagegen.services import accounts, credits
+from imagegen.services import accounts, api_keys, credits
 from imagegen.settings import get_settings
 from imagegen.state.auth import AuthState
 
@@ -53,7 +55,19 @@ def _load(user_id: str, current_session: str) -> dict[str, list[dict[str, str]]]
             {"id": provider, "provider": PROVIDER_LABELS.get(provider, provider)}
             for provider in accounts.sign_in_methods(session=db, user_id=uid)
         ]
-    return {"ledger": ledger, "sessions": sessions, "methods": methods}
+        keys = [
+            {
+                "id": str(row.id),
+                "name": row.name,
+                "prefix": f"{row.prefix}…",
+                "created": f"{row.created_at:%b %-d, %Y}",
+                "last_used": f"{row.last_used_at:%b %-d, %Y %H:%M} UTC"
+                if row.last_used_at
+                else "never",
+            }
+            for row in api_keys.list_keys(session=db, user_id=uid)
+        ]
+    return {"ledger": ledger, "sessions": sessions, "methods": methods, "keys": keys}
 
 
 class AccountState(AuthState):
@@ -65,8 +79,13 @@ class AccountState(AuthState):
     sessions: list[dict[str, str]] = []
     # Ways to sign in (password, GitHub, Google).
     methods: list[dict[str, str]] = []
+    # API keys: name, prefix, created, last used.
+    api_keys: list[dict[str, str]] = []
+    # A key just created, shown once until dismissed (never stored in clear).
+    new_api_key: str = ""
     loaded: bool = False
     # Inline results of the forms.
+    api_key_error: str = ""
     profile_error: str = ""
     password_error: str = ""
     delete_error: str = ""
@@ -78,7 +97,54 @@ class AccountState(AuthState):
             return
         data = await asyncio.to_thread(_load, self._user_id, self._session_id)
         self.ledger, self.sessions, self.methods = data["ledger"], data["sessions"], data["methods"]
+        self.api_keys = data["keys"]
         self.loaded = True
+
+    @rx.var
+    def api_base_url(self) -> str:
+        """Where OpenAI clients point their base_url."""
+        return f"{get_settings().app_url}/api/v1"
+
+    @rx.event
+    async def create_api_key(self, form: dict[str, str]):
+        """Create a named key and show it once."""
+        self.api_key_error, self.new_api_key = "", ""
+        made: list[str] = []
+        try:
+            redirect = await self._run(
+                lambda db, user, name: made.append(
+                    api_keys.create_key(session=db, user_id=user.id, name=name)[0]
+                ),
+                form.get("key_name", ""),
+            )
+        except ImagegenError as exc:
+            self.api_key_error = str(exc)
+            return None
+        if redirect:
+            return redirect
+        self.new_api_key = made[0]
+        await self.load()
+        return None
+
+    @rx.event
+    def dismiss_new_key(self) -> None:
+        """Hide the new key (it cannot be shown again)."""
+        self.new_api_key = ""
+
+    @rx.event
+    async def revoke_api_key(self, key_id: str):
+        """Revoke a key; requests with it fail from now on."""
+        try:
+            redirect = await self._run(
+                lambda db, user, kid: api_keys.revoke_key(session=db, user_id=user.id, key_id=kid),
+                key_id,
+            )
+        except ImagegenError as exc:
+            return rx.toast.error(str(exc))
+        if redirect:
+            return redirect
+        await self.load()
+        return rx.toast.success("Key revoked.")
 
     async def _run(self, action, *args):
         """Re-check the session, then run `action(db, user, *args)` in one transaction."""

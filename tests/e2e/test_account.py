@@ -132,3 +132,43 @@ def test_denied_consent_lands_on_login_with_an_alert(page: Page, oauth_standin) 
         expect(page.get_by_role("alert")).to_have_text("Sign-in with Google was cancelled.")
     finally:
         oauth_standin.deny = False
+
+
+def test_api_key_shown_once_works_with_the_openai_client_and_revokes(
+    page: Page, live_server: str
+) -> None:
+    import openai
+
+    register(page, unique_email("apikey"))
+    gallery = page.context.new_page()
+    gallery.goto("/")
+    expect(gallery.get_by_text("No images yet")).to_be_visible()
+    page.goto("/account")
+    expect(page.get_by_text("No keys yet.")).to_be_visible()
+    page.get_by_label("Key name").fill("my script")
+    page.get_by_role("button", name="Create key").click()
+    shown = page.locator("#new-api-key")
+    expect(shown).to_have_text(re.compile(r"^ig_[0-9a-f]{8}_"))
+    key = shown.inner_text()
+    row = page.locator("[data-api-key]")
+    expect(row).to_contain_text("my script")
+    expect(row).to_contain_text(key[:11])
+    expect(row).to_contain_text("never")
+    page.get_by_role("button", name="Done").click()
+    expect(shown).to_have_count(0)
+    page.reload()
+    expect(row).to_contain_text("my script")
+    assert key not in page.content()  # never shown again
+
+    # The official client, pointed at our API: the image shows up live in the open gallery.
+    client = openai.OpenAI(api_key=key, base_url=f"{live_server}/api/v1", max_retries=0)
+    result = client.images.generate(prompt="Made through the API", quality="low")
+    assert result.data[0].url.endswith(".png")
+    expect(gallery.get_by_role("img", name="Made through the API")).to_be_visible()
+    page.reload()
+    expect(row).not_to_contain_text("never")  # last used
+
+    page.get_by_role("button", name="Revoke key my script").click()
+    expect(page.get_by_text("No keys yet.")).to_be_visible()
+    with pytest.raises(openai.AuthenticationError):
+        client.images.generate(prompt="after revoking")
