@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from imagegen import api_v1, routes
+from imagegen import api_v1, routes, share_page
 from imagegen.db import get_engine, session_scope
 from imagegen.errors import ImagegenError, ImageNotFound, InvalidCredentials, TooManyAttempts
 from imagegen.models import Image, utcnow
@@ -587,6 +587,8 @@ def build_api() -> Starlette:
             Route(routes.API_IMAGE_DOWNLOAD, image_download, methods=["GET"]),
             Route(routes.API_POLAR_WEBHOOK, polar_webhook, methods=["POST"]),
             Route("/api/openapi.json", openapi_document, methods=["GET"]),
+            Route("/s/{token}", share_page.shared_page, methods=["GET"]),
+            Route("/s/{token}/image.png", share_page.shared_image, methods=["GET"]),
             Route("/api/v1/images/generations", api_v1.create_images, methods=["POST"]),
             Route("/api/v1/images", api_v1.list_images, methods=["GET"]),
             Route("/api/v1/images/{image_id}", api_v1.get_image, methods=["GET"]),

@@ -20,7 +20,16 @@ from imagegen.settings import Settings, get_settings
 
 log = logging.getLogger("imagegen.http")
 
-_SKIP_PREFIXES = ("/api/", "/_event", "/_upload", "/_health", "/ping", "/assets/", "/favicon")
+_SKIP_PREFIXES = (
+    "/api/",
+    "/s/",
+    "/_event",
+    "/_upload",
+    "/_health",
+    "/ping",
+    "/assets/",
+    "/favicon",
+)
 
 
 def _session_cookie(scope: Scope) -> str | None:

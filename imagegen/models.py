@@ -162,6 +162,12 @@ class Image(TimestampMixin, table=True):
         default=None,
         sa_type=sa.DateTime(timezone=True),  # type: ignore[call-overload]
     )
+    # The public link /s/<share_token> while the owner shares the image (None: private).
+    share_token: str | None = Field(default=None, max_length=64, unique=True)
+    shared_at: datetime | None = Field(
+        default=None,
+        sa_type=sa.DateTime(timezone=True),  # type: ignore[call-overload]
+    )
 
 
 class CreditLedger(SQLModel, table=True):

@@ -269,6 +269,46 @@ def openapi_schema() -> dict[str, Any]:
                     },
                 }
             },
+            "/s/{token}": {
+                "get": {
+                    "summary": "The public page of a shared image (Open Graph tags included)",
+                    "parameters": [
+                        {
+                            "name": "token",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "responses": {
+                        "200": {"description": "The page.", "content": _HTML},
+                        "404": {"description": "Not shared (any more).", "content": _HTML},
+                        "503": _UNAVAILABLE,
+                    },
+                }
+            },
+            "/s/{token}/image.png": {
+                "get": {
+                    "summary": "The picture of a shared image",
+                    "parameters": [
+                        {
+                            "name": "token",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "The PNG.",
+                            "content": {"image/png": {"schema": {"type": "string"}}},
+                        },
+                        "302": _redirect("The CDN's URL (ImageKit)."),
+                        "404": {"description": "Not shared (any more).", "content": _HTML},
+                        "503": _UNAVAILABLE,
+                    },
+                }
+            },
             routes.API_POLAR_WEBHOOK: {
                 "post": {
                     "summary": "Polar webhooks (Standard Webhooks signature, applied once)",

@@ -41,3 +41,8 @@ def image_download_url(image_id: object) -> str:
 def normalize_path(path: str) -> str:
     """The production static server adds a trailing slash (`/login/`); compare without it."""
     return path.rstrip("/") or "/"
+
+
+def share_path(token: str) -> str:
+    """The public page of a shared image."""
+    return f"/s/{token}"

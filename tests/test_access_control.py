@@ -133,6 +133,8 @@ CASES = {
     "event delete (queued image)": (_handler("delete", "queued"), "not found"),
     "event cancel (queued image)": (_handler("cancel", "queued"), "not found"),
     "event dismiss (failed image)": (_handler("dismiss", "failed"), "not found"),
+    "event share (completed image)": (_handler("share", "done"), "not found"),
+    "event stop sharing": (_handler("unshare", "done"), "not found"),
     "event revoke session": (_revoke, "No such session."),
 }
 

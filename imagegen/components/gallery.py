@@ -247,14 +247,48 @@ def _completed(item: rx.Var) -> rx.Component:
             _icon_button("download", "Download", rx.download(url=item["download"])),
             _icon_button("copy", "Copy prompt", GalleryState.copy_prompt(item["prompt"])),
             _icon_button("wand-sparkles", "Use these settings", GalleryState.use_settings(item)),
+            rx.cond(
+                item["share_url"] == "",
+                _icon_button("share-2", "Share", GalleryState.share_image(item["id"])),
+            ),
             rx.spacer(),
             _icon_button(
                 "trash-2", "Delete image", GalleryState.ask_delete(item["id"]), color_scheme="red"
             ),
             width="100%",
         ),
+        rx.cond(item["share_url"] != "", _shared_row(item)),
         width="100%",
         spacing="3",
+    )
+
+
+def _shared_row(item: rx.Var) -> rx.Component:
+    """Shown while the image is public: its link, copy, stop sharing."""
+    return rx.hstack(
+        rx.icon("globe", size=14, color="var(--green-11)", flex_shrink="0"),
+        rx.link(
+            "Public link",
+            href=item["share_url"],
+            is_external=True,
+            size="1",
+            weight="medium",
+        ),
+        _icon_button("link", "Copy public link", GalleryState.copy_link(item["share_url"])),
+        rx.spacer(),
+        rx.button(
+            "Stop sharing",
+            size="1",
+            variant="soft",
+            color_scheme="gray",
+            on_click=GalleryState.stop_sharing(item["id"]),
+        ),
+        align="center",
+        width="100%",
+        padding="0.4rem 0.6rem",
+        border_radius="var(--radius-3)",
+        background="var(--green-a2)",
+        data_testid="shared",
     )
 
 

@@ -5,6 +5,7 @@ Every transition is one conditional `UPDATE … WHERE status IN (…) RETURNING`
 happens at most once however often a message is redelivered or a watchdog races a worker.
 """
 
+import secrets
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -355,3 +356,43 @@ def dismiss_image(*, session: Session, user_id: uuid.UUID, image_id: uuid.UUID |
     image.dismissed = True
     session.add(image)
     return image
+
+
+def share_image(*, session: Session, user_id: uuid.UUID, image_id: uuid.UUID | str) -> Image:
+    """Owner: give a completed image a public link `/s/<token>` (kept if already shared).
+
+    Raises:
+        ImageNotFound: not this user's image.
+        InvalidInput: it is not completed.
+    """
+    image = get_image(session=session, user_id=user_id, image_id=image_id)
+    if image.status != "completed":
+        raise InvalidInput("Only finished images can be shared.")
+    if image.share_token is None:
+        image.share_token = secrets.token_urlsafe(24)
+        image.shared_at = utcnow()
+        session.add(image)
+        session.flush()
+    return image
+
+
+def stop_sharing(*, session: Session, user_id: uuid.UUID, image_id: uuid.UUID | str) -> Image:
+    """Owner: end the public link; it answers 404 from now on (sharing again makes a new one).
+
+    Raises:
+        ImageNotFound: not this user's image.
+    """
+    image = get_image(session=session, user_id=user_id, image_id=image_id)
+    image.share_token, image.shared_at = None, None
+    session.add(image)
+    session.flush()
+    return image
+
+
+def get_shared(*, session: Session, token: str) -> Image | None:
+    """The completed image a public link points at, or None (never shared, stopped, deleted)."""
+    if not token or len(token) > 64:
+        return None
+    return session.exec(
+        select(Image).where(Image.share_token == token, Image.status == "completed")
+    ).first()

@@ -2,8 +2,9 @@
 
 from imagegen.models import Image
 from imagegen.providers.compose import get_storage
-from imagegen.routes import image_download_url
+from imagegen.routes import image_download_url, share_path
 from imagegen.services.credits import Balance
+from imagegen.settings import get_settings
 
 THUMB_WIDTH = 512
 STATUS_LABELS = {
@@ -43,7 +44,14 @@ def card(image: Image) -> dict[str, str]:
         "aspect": image.size.replace("x", " / "),
         # Height as a share of the width, for placeholders that keep the final shape.
         "pad": f"{100 * _ratio(image.size):.2f}%",
+        # The public link while the owner shares it ("" when private).
+        "share_url": share_url(image.share_token) if image.share_token else "",
     }
+
+
+def share_url(token: str) -> str:
+    """The public page of a shared image."""
+    return f"{get_settings().app_url}{share_path(token)}"
 
 
 def credits_text(balance: Balance) -> dict[str, str | int]:

@@ -257,6 +257,31 @@ class GalleryState(AuthState):
         await self._act(image_id, "cancel")
 
     @rx.event
+    async def share_image(self, image_id: str):
+        """Give a finished image a public link, and copy it."""
+        await self._act(image_id, "share")
+        shared = next(
+            (c for c in (await self.get_state(UserFeed)).items if c["id"] == image_id), None
+        )
+        if shared and shared["share_url"]:
+            return [
+                rx.set_clipboard(shared["share_url"]),
+                rx.toast.success("Public link copied", duration=2000),
+            ]
+        return None
+
+    @rx.event
+    async def stop_sharing(self, image_id: str):
+        """End the public link of an image."""
+        await self._act(image_id, "unshare")
+        return rx.toast.info("The link no longer works", duration=2000)
+
+    @rx.event
+    def copy_link(self, url: str):
+        """Copy a share link."""
+        return [rx.set_clipboard(url), rx.toast.info("Link copied", duration=1500)]
+
+    @rx.event
     async def dismiss_image(self, image_id: str):
         """Hide a failed or cancelled image."""
         await self._act(image_id, "dismiss")
@@ -341,5 +366,9 @@ def _act(user_id: str, image_id: str, action: str) -> dict[str, str] | None:
             return None
         if action == "cancel":
             return card(generation.cancel_generation(session=db, user_id=uid, image_id=image_id))
+        if action == "share":
+            return card(generation.share_image(session=db, user_id=uid, image_id=image_id))
+        if action == "unshare":
+            return card(generation.stop_sharing(session=db, user_id=uid, image_id=image_id))
         generation.dismiss_image(session=db, user_id=uid, image_id=image_id)
         return None

@@ -125,3 +125,36 @@ def test_bad_prompts_get_a_clear_message_and_lose_nothing(page: Page) -> None:
     )
     expect(page.get_by_label("Prompt")).to_have_value(long_prompt)
     expect(page.get_by_text("10 credits left")).to_be_visible()
+
+
+def test_share_link_is_public_until_sharing_stops(page: Page, browser: Browser) -> None:
+    register(page, unique_email("sharer"))
+    prompt = "A paper boat on a puddle, shared with friends"
+    page.get_by_role("textbox", name="Prompt").fill(prompt)
+    page.get_by_role("button", name="Generate").click()
+    card = page.locator("[data-testid=image-card][data-status=completed]")
+    expect(card).to_have_count(1, timeout=30_000)
+    expect(card.get_by_test_id("shared")).to_have_count(0)  # private by default
+    card.get_by_role("button", name="Share").click()
+    link = card.get_by_role("link", name="Public link")
+    expect(link).to_be_visible()
+    url = link.get_attribute("href")
+    assert re.search(r"/s/[A-Za-z0-9_-]{32}$", url)
+
+    stranger = browser.new_context()  # not signed in
+    public = stranger.new_page()
+    public.goto(url)
+    expect(public.get_by_text(prompt)).to_be_visible()
+    public.wait_for_function(
+        "() => [...document.images].some(i => i.complete && i.naturalWidth > 0)"
+    )
+    assert (
+        public.locator('meta[property="og:image"]').get_attribute("content").endswith("/image.png")
+    )
+
+    card.get_by_role("button", name="Stop sharing").click()
+    expect(card.get_by_test_id("shared")).to_have_count(0)
+    expect(card.get_by_role("button", name="Share")).to_be_visible()
+    assert public.goto(url).status == 404
+    expect(public.get_by_text("This link does not work")).to_be_visible()
+    stranger.close()

@@ -1,0 +1,135 @@
+"""Public pages of shared images: `/s/<token>` (the image and its prompt, with Open Graph
+and Twitter card tags so links unfurl) and `/s/<token>/image.png` (the picture). Rendered on
+the server, so crawlers see the tags; a stopped, deleted or unknown link is a 404.
+"""
+
+from html import escape
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from imagegen import routes
+from imagegen.db import session_scope
+from imagegen.models import Image
+from imagegen.providers.compose import get_storage
+from imagegen.providers.image_storage import LocalImageStorage
+from imagegen.services import generation
+from imagegen.settings import get_settings
+
+# Revalidated on every view, so a stopped link stops at once (no browser or CDN copy lives on).
+PUBLIC_CACHE = {"cache-control": "no-cache"}
+
+PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} · imagegen</title>
+<meta name="description" content="{description}">
+<meta property="og:type" content="article">
+<meta property="og:site_name" content="imagegen">
+<meta property="og:title" content="{title}">
+<meta property="og:description" content="{description}">
+<meta property="og:url" content="{page_url}">
+<meta property="og:image" content="{image_url}">
+<meta property="og:image:width" content="{width}">
+<meta property="og:image:height" content="{height}">
+<meta property="og:image:alt" content="{description}">
+<meta name="twitter:card" content="summary_large_image">
+<meta name="twitter:title" content="{title}">
+<meta name="twitter:image" content="{image_url}">
+<meta name="robots" content="noindex">
+<style>
+  :root {{ color-scheme: light dark; }}
+  body {{ margin: 0; font-family: system-ui, -apple-system, "Segoe UI", sans-serif;
+         background: Canvas; color: CanvasText; }}
+  main {{ max-width: 56rem; margin: 0 auto; padding: 1.5rem 1rem 3rem; }}
+  header {{ display: flex; align-items: center; justify-content: space-between;
+            margin-bottom: 1.25rem; }}
+  .brand {{ font-weight: 700; font-size: 1.15rem; color: inherit; text-decoration: none; }}
+  .cta {{ background: #6e56cf; color: #fff; padding: .5rem .9rem; border-radius: .6rem;
+          text-decoration: none; font-weight: 600; font-size: .9rem; }}
+  img {{ display: block; max-width: 100%; max-height: 78vh; width: auto; height: auto;
+         margin: 0 auto; border-radius: .9rem; box-shadow: 0 10px 30px rgba(0,0,0,.18); }}
+  figcaption {{ margin-top: 1rem; font-size: 1.05rem; line-height: 1.5;
+                white-space: pre-wrap; overflow-wrap: anywhere; }}
+  .meta {{ margin-top: .4rem; font-size: .85rem; opacity: .65; }}
+</style>
+</head>
+<body>
+<main>
+  <header>
+    <a class="brand" href="{home}">imagegen</a>
+    <a class="cta" href="{register}">Make your own</a>
+  </header>
+  <figure style="margin: 0">
+    <img src="{image_url}" alt="{description}" width="{width}" height="{height}">
+    <figcaption>{prompt}</figcaption>
+    <div class="meta">{size} · shared {shared}</div>
+  </figure>
+</main>
+</body>
+</html>
+"""
+
+NOT_FOUND_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Not found · imagegen</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 32rem; margin: 4rem auto; padding: 0 1rem">
+<h1>This link does not work</h1>
+<p>The image was never shared, its owner stopped sharing it, or it was deleted.</p>
+<p><a href="/">Go to imagegen</a></p></body></html>"""
+
+
+def _shared(token: str) -> Image | None:
+    with session_scope() as db:
+        image = generation.get_shared(session=db, token=token)
+        if image is not None:
+            db.expunge(image)
+        return image
+
+
+def _not_found() -> HTMLResponse:
+    return HTMLResponse(NOT_FOUND_PAGE, status_code=404)
+
+
+async def shared_page(request: Request) -> Response:
+    """GET /s/{token}: the public page."""
+    token = request.path_params["token"]
+    image = await anyio.to_thread.run_sync(_shared, token)
+    if image is None:
+        return _not_found()
+    app_url = get_settings().app_url
+    one_line = " ".join(image.prompt.split())
+    title = one_line if len(one_line) <= 70 else one_line[:69] + "…"
+    width, _, height = image.size.partition("x")
+    html = PAGE.format(
+        title=escape(title),
+        description=escape(one_line[:300]),
+        prompt=escape(image.prompt),
+        page_url=escape(f"{app_url}{routes.share_path(token)}"),
+        image_url=escape(f"{app_url}{routes.share_path(token)}/image.png"),
+        width=escape(width),
+        height=escape(height),
+        size=escape(image.size),
+        shared=f"{image.shared_at:%b %-d, %Y}" if image.shared_at else "",
+        home=escape(app_url + "/"),
+        register=escape(app_url + routes.REGISTER),
+    )
+    return HTMLResponse(html, headers=PUBLIC_CACHE)
+
+
+async def shared_image(request: Request) -> Response:
+    """GET /s/{token}/image.png: the picture of a shared image."""
+    image = await anyio.to_thread.run_sync(_shared, request.path_params["token"])
+    if image is None or not image.storage_key:
+        return _not_found()
+    storage = get_storage()
+    if not isinstance(storage, LocalImageStorage):
+        return RedirectResponse(image.image_url or "", status_code=302, headers=PUBLIC_CACHE)
+    try:
+        data = await anyio.to_thread.run_sync(lambda: storage.read(key=image.storage_key))
+    except (FileNotFoundError, ValueError):
+        return _not_found()
+    return Response(data, media_type="image/png", headers=PUBLIC_CACHE)

@@ -1,0 +1,109 @@
+"""Share links: an unguessable public page per shared image, with Open Graph tags; stopped
+or deleted means 404; private by default; only the owner can share."""
+
+import re
+import uuid
+
+import pytest
+from starlette.testclient import TestClient
+
+from imagegen.api import build_api
+from imagegen.db import session_scope
+from imagegen.errors import ImageNotFound, InvalidInput
+from imagegen.models import Image
+from imagegen.providers.compose import get_storage
+from imagegen.providers.image_generator import OfflineImageGenerator
+from imagegen.services import generation, pipeline
+from imagegen.settings import get_settings
+from tests.fixtures.users import create_user
+
+pytestmark = [pytest.mark.commits, pytest.mark.usefixtures("engine", "redis_client")]
+
+HOSTILE = 'A fox <script>alert("x")</script> & "quotes" in the snow'
+
+
+def made(prompt: str = HOSTILE, complete: bool = True) -> tuple[uuid.UUID, uuid.UUID]:
+    with session_scope() as db:
+        user = create_user(db)
+        request = generation.validate_request(
+            prompt=prompt, size="1536x1024", quality="low", count=1, style=None
+        )
+        (image,) = generation.submit_generation(
+            session=db, user=user, request=request, settings=get_settings(), enqueue=lambda _: None
+        )
+        ids = user.id, image.id
+    if complete:
+        pipeline.run_generation(
+            image_id=ids[1],
+            generator=OfflineImageGenerator(),
+            storage=get_storage(),
+            notify=lambda _u, _i: None,
+            session_factory=session_scope,
+            timeout=5,
+            final_attempt=True,
+        )
+    return ids
+
+
+def share(user_id: uuid.UUID, image_id: uuid.UUID) -> str:
+    with session_scope() as db:
+        return generation.share_image(session=db, user_id=user_id, image_id=image_id).share_token
+
+
+@pytest.fixture
+def client() -> TestClient:
+    return TestClient(build_api(), base_url="http://localhost:3000")
+
+
+def test_private_by_default_and_unguessable_when_shared() -> None:
+    user_id, image_id = made()
+    with session_scope() as db:
+        assert db.get(Image, image_id).share_token is None
+    token = share(user_id, image_id)
+    assert len(token) >= 32 and re.fullmatch(r"[A-Za-z0-9_-]+", token)
+    assert share(user_id, image_id) == token  # sharing again keeps the link
+
+
+def test_only_finished_images_and_only_by_their_owner() -> None:
+    user_id, queued = made(complete=False)
+    with pytest.raises(InvalidInput, match="Only finished images"), session_scope() as db:
+        generation.share_image(session=db, user_id=user_id, image_id=queued)
+    _owner, image_id = made()
+    with pytest.raises(ImageNotFound), session_scope() as db:
+        generation.share_image(session=db, user_id=user_id, image_id=image_id)
+
+
+def test_the_public_page_shows_the_image_and_prompt_as_text_with_og_tags(client) -> None:
+    user_id, image_id = made()
+    token = share(user_id, image_id)
+    page = client.get(f"/s/{token}")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    html = page.text
+    app_url = get_settings().app_url
+    assert f'<meta property="og:image" content="{app_url}/s/{token}/image.png">' in html
+    assert '<meta name="twitter:card" content="summary_large_image">' in html
+    assert '<meta property="og:image:width" content="1536">' in html
+    assert "<script>" not in html  # the prompt is text, never markup
+    assert (
+        "A fox &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &quot;quotes&quot;" in html
+    )
+    assert page.headers["cache-control"] == "no-cache"  # a stopped link stops at once
+    picture = client.get(f"/s/{token}/image.png")  # no cookie, no key: public
+    assert picture.status_code == 200 and picture.content[:4] == b"\x89PNG"
+
+
+def test_stopped_deleted_and_unknown_links_are_404(client) -> None:
+    user_id, image_id = made()
+    token = share(user_id, image_id)
+    with session_scope() as db:
+        generation.stop_sharing(session=db, user_id=user_id, image_id=image_id)
+    for path in (f"/s/{token}", f"/s/{token}/image.png", "/s/not-a-token", "/s/" + "x" * 80):
+        response = client.get(path)
+        assert response.status_code == 404 and "This link does not work" in response.text
+    again = share(user_id, image_id)
+    assert again != token and client.get(f"/s/{again}").status_code == 200
+    with session_scope() as db:
+        generation.delete_image(
+            session=db, user_id=user_id, image_id=image_id, delete_file=lambda _k, _f: None
+        )
+    assert client.get(f"/s/{again}").status_code == 404
