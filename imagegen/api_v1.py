@@ -19,19 +19,21 @@ from starlette.responses import JSONResponse, Response
 
 from imagegen.db import session_scope
 from imagegen.errors import (
+    ContentFlagged,
     ImagegenError,
     ImageNotFound,
     InvalidInput,
+    ModerationUnavailable,
     OutOfCredits,
     TooManyAttempts,
     TooManyInProgress,
 )
 from imagegen.models import Image, User
-from imagegen.providers.compose import get_storage
+from imagegen.providers.compose import get_moderator, get_storage
 from imagegen.providers.image_storage import LocalImageStorage
 from imagegen.realtime import publish_image_changed
 from imagegen.redis_client import get_redis
-from imagegen.services import api_keys, generation
+from imagegen.services import api_keys, generation, moderation
 from imagegen.services.throttle import RateLimit
 from imagegen.settings import get_settings
 
@@ -88,6 +90,10 @@ def _refusal(exc: ImagegenError) -> JSONResponse:
         return error(429, str(exc), "rate_limit_error", "rate_limit_exceeded")
     if isinstance(exc, ImageNotFound):
         return NOT_FOUND
+    if isinstance(exc, ContentFlagged):
+        return error(400, str(exc), "invalid_request_error", "content_policy_violation", "prompt")
+    if isinstance(exc, ModerationUnavailable):
+        return error(503, str(exc), "server_error", "moderation_unavailable")
     return error(400, str(exc), "invalid_request_error")
 
 
@@ -169,6 +175,7 @@ def _submit(caller: Caller, request: generation.GenerationRequest) -> list[uuid.
         "generate", settings.submits_per_minute(caller.plan), 60, what="generation requests"
     )
     rate.hit(get_redis(), str(caller.id))
+    moderation.check_prompt(request.model_prompt, moderator=get_moderator(), settings=settings)
     with session_scope() as db:
         user = db.get(User, caller.id)
         if user is None:

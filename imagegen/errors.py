@@ -90,3 +90,15 @@ class BillingUnavailable(ImagegenError):
     """Billing is not configured, or Polar could not be reached."""
 
     message = "Billing is not available right now. Please try again later."
+
+
+class ContentFlagged(InvalidInput):
+    """The prompt breaks the content rules (blocklist or moderation); nothing was charged."""
+
+    message = "This prompt is not allowed. Nothing was charged."
+
+
+class ModerationUnavailable(ImagegenError):
+    """The moderation endpoint could not be asked; refuse for now rather than skip it."""
+
+    message = "We could not check your prompt just now. Nothing was charged; try again shortly."

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     openai_api_key: str | None = None
     openai_base_url: str | None = None
     openai_image_model: str = "gpt-image-1-mini"
+    openai_moderation_model: str = "omni-moderation-latest"
+    # Extra phrases refused outright (comma-separated), on top of a small built-in list.
+    moderation_blocklist: str = ""
 
     # -- storage (ImageKit) --------------------------------------------------
     imagekit_public_key: str | None = None

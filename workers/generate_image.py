@@ -1,6 +1,5 @@
 """Actor `generation.run`: generate one image, with retries on transient failures only."""
 
-import functools
 import logging
 import uuid
 
@@ -10,7 +9,7 @@ from sqlalchemy.exc import OperationalError
 
 from imagegen import logs
 from imagegen.db import session_scope
-from imagegen.providers.compose import build_providers
+from imagegen.providers.compose import Providers, build_providers
 from imagegen.realtime import publish_image_changed
 from imagegen.redis_client import get_redis
 from imagegen.services import pipeline
@@ -28,9 +27,16 @@ def should_retry(retries_so_far: int, exception: Exception) -> bool:
     return isinstance(exception, RETRYABLE) and retries_so_far < settings.generation_max_retries
 
 
-@functools.lru_cache(maxsize=1)
-def _providers():
-    return build_providers(settings)
+_built: dict[int, Providers] = {}
+
+
+def _providers() -> Providers:
+    """Built once per settings object (tests swap settings; a process keeps one)."""
+    current = get_settings()
+    if id(current) not in _built:
+        _built.clear()
+        _built[id(current)] = build_providers(current)
+    return _built[id(current)]
 
 
 def _notify(user_id: uuid.UUID, image_id: uuid.UUID) -> None:

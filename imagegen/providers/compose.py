@@ -9,6 +9,7 @@ from imagegen.providers.image_generator import (
     OpenAIImageGenerator,
 )
 from imagegen.providers.image_storage import ImageKitStorage, ImageStorage, LocalImageStorage
+from imagegen.providers.moderation import Moderator, NoRemoteModerator, OpenAIModerator
 from imagegen.settings import Settings, get_settings
 
 
@@ -51,3 +52,20 @@ def build_providers(settings: Settings) -> Providers:
 def get_storage() -> ImageStorage:
     """This process's storage, built once from the settings."""
     return build_storage(get_settings())
+
+
+def build_moderator(settings: Settings) -> Moderator:
+    """OpenAI's moderation endpoint with a key; none without (the blocklist still applies)."""
+    if settings.openai_api_key:
+        return OpenAIModerator(
+            api_key=settings.openai_api_key,
+            base_url=settings.openai_base_url,
+            model=settings.openai_moderation_model,
+        )
+    return NoRemoteModerator()
+
+
+@functools.lru_cache(maxsize=1)
+def get_moderator() -> Moderator:
+    """This process's moderator, built once from the settings."""
+    return build_moderator(get_settings())

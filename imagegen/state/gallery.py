@@ -10,9 +10,9 @@ import reflex as rx
 from imagegen import routes
 from imagegen.db import session_scope
 from imagegen.errors import ImagegenError, OutOfCredits
-from imagegen.providers.compose import get_storage
+from imagegen.providers.compose import get_moderator, get_storage
 from imagegen.redis_client import get_redis
-from imagegen.services import auth, feed, generation
+from imagegen.services import auth, feed, generation, moderation
 from imagegen.services.throttle import RateLimit
 from imagegen.settings import Settings, get_settings
 from imagegen.state.auth import AuthState
@@ -333,6 +333,7 @@ def _submit(
         style=None if style == "none" else style,
     )
     settings = get_settings()
+    moderation.check_prompt(request.model_prompt, moderator=get_moderator(), settings=settings)
     with session_scope() as db:
         signed_in = auth.resolve_session(
             session=db, token=session_token, policy=auth.session_policy(settings)

@@ -1,4 +1,5 @@
-"""An OpenAI-compatible images API: `POST /v1/images/generations` returns real PNGs as b64_json.
+"""An OpenAI-compatible images API: `POST /v1/images/generations` returns real PNGs as b64_json;
+`POST /v1/moderations` flags inputs that contain a word of `flag_words` (as violence).
 
 Switches for the next calls: "ok", "429", "500", "content_policy", "hang", "garbage".
 """
@@ -44,7 +45,15 @@ class OpenAIStandIn:
         self.requests: list[dict] = []
         self.hang_seconds = hang_seconds
         self._stopping = False
-        app = Starlette(routes=[Route("/v1/images/generations", self._generate, methods=["POST"])])
+        self.flag_words: set[str] = {"forbidden"}
+        self.moderation_requests: list[dict] = []
+        self.moderation_down = False
+        app = Starlette(
+            routes=[
+                Route("/v1/images/generations", self._generate, methods=["POST"]),
+                Route("/v1/moderations", self._moderate, methods=["POST"]),
+            ]
+        )
         self._server = ThreadedServer(app)
 
     def script(self, *behaviours: str) -> None:
@@ -54,6 +63,36 @@ class OpenAIStandIn:
     @property
     def base_url(self) -> str:
         return f"{self._server.base_url}/v1"
+
+    async def _moderate(self, request: Request) -> JSONResponse:
+        body = await request.json()
+        self.moderation_requests.append({"json": body, "headers": dict(request.headers)})
+        if self.moderation_down:
+            return _error(500, "The server had an error.", None, "server_error")
+        text = body["input"] if isinstance(body["input"], str) else " ".join(body["input"])
+        flagged = any(word in text.lower() for word in self.flag_words)
+        names = [
+            "harassment", "harassment/threatening", "hate", "hate/threatening", "illicit",
+            "illicit/violent", "self-harm", "self-harm/instructions", "self-harm/intent",
+            "sexual", "sexual/minors", "violence", "violence/graphic",
+        ]  # fmt: skip
+        categories = {name: flagged and name.startswith("violence") for name in names}
+        return JSONResponse(
+            {
+                "id": "modr-standin",
+                "model": body.get("model", "omni-moderation-latest"),
+                "results": [
+                    {
+                        "flagged": flagged,
+                        "categories": categories,
+                        "category_scores": {
+                            n: 0.9 if hit else 0.01 for n, hit in categories.items()
+                        },
+                        "category_applied_input_types": {n: ["text"] for n in names},
+                    }
+                ],
+            }
+        )
 
     async def _generate(self, request: Request) -> JSONResponse:
         body = await request.json()
