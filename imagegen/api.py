@@ -22,7 +22,13 @@ from starlette.routing import Route
 
 from imagegen import api_v1, routes, share_page
 from imagegen.db import get_engine, session_scope
-from imagegen.errors import ImagegenError, ImageNotFound, InvalidCredentials, TooManyAttempts
+from imagegen.errors import (
+    ImagegenError,
+    ImageNotFound,
+    InvalidCredentials,
+    InvalidInput,
+    TooManyAttempts,
+)
 from imagegen.models import Image, utcnow
 from imagegen.providers.compose import get_storage
 from imagegen.providers.image_storage import LocalImageStorage
@@ -118,7 +124,7 @@ async def login(request: Request) -> Response:
         except InvalidCredentials as exc:
             throttle.record_failure(redis_client, *key)
             return _back(routes.LOGIN, exc, email=email)
-        except TooManyAttempts as exc:
+        except (TooManyAttempts, InvalidInput) as exc:  # throttled, or a disabled account
             return _back(routes.LOGIN, exc, email=email)
         throttle.reset(redis_client, *key)
         return _signed_in(user, request)

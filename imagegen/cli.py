@@ -209,6 +209,30 @@ def serve() -> int:
         return 0 if stopping or not failed else 1
 
 
+def set_admin_role(email: str, *, grant: bool) -> int:
+    """`imagegen admin grant|revoke EMAIL` (against the embedded engines when unset)."""
+    from imagegen.db import session_scope
+    from imagegen.errors import InvalidInput
+    from imagegen.services import admin
+
+    data_dir = Path(_configured("DATA_DIR") or ROOT / ".data")
+    ensure_secret_key(data_dir)
+    with embedded_engines(data_dir):
+        _check_settings()
+        migrate()
+        try:
+            with session_scope() as db:
+                user = admin.set_role_by_email(
+                    session=db, email=email, role="admin" if grant else "user"
+                )
+                shown = user.email
+        except InvalidInput as exc:
+            sys.stderr.write(f"{exc}\n")
+            return 1
+    sys.stdout.write(f"{shown} is {'now an admin' if grant else 'no longer an admin'}.\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `imagegen` command."""
     logs.configure()
@@ -216,7 +240,12 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="serve the app with workers (embedded engines when unset)")
     sub.add_parser("migrate", help="alembic upgrade head")
+    admin = sub.add_parser("admin", help="give or take the admin role (opens /admin)")
+    admin.add_argument("action", choices=["grant", "revoke"])
+    admin.add_argument("email")
     args = parser.parse_args(argv)
+    if args.command == "admin":
+        return set_admin_role(args.email, grant=args.action == "grant")
     if args.command == "run":
         return serve()
     if args.command == "migrate":

@@ -5,13 +5,24 @@ import reflex as rx
 import imagegen.pages  # noqa: F401  (records every page)
 from imagegen import logs
 from imagegen.api import build_api
-from imagegen.middleware import request_context, security_headers, session_cookie_refresh
+from imagegen.middleware import (
+    admin_gate,
+    request_context,
+    security_headers,
+    session_cookie_refresh,
+)
 from imagegen.state.relay import relay
 from imagegen.templates import register_pages
 
 logs.configure()
 app = rx.App(
-    api_transformer=[build_api(), session_cookie_refresh, security_headers, request_context]
+    api_transformer=[
+        build_api(),
+        session_cookie_refresh,
+        admin_gate,
+        security_headers,
+        request_context,
+    ]
 )
 app.register_lifespan_task(relay)
 register_pages(app)

@@ -198,3 +198,46 @@ def security_headers(app: ASGIApp) -> ASGIApp:
         await app(scope, receive, send_with_headers)
 
     return middleware
+
+
+NOT_FOUND_HTML = (
+    b"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Not found</title>"
+    b"</head><body style='font-family: system-ui, sans-serif; margin: 4rem auto; "
+    b"max-width: 32rem'><h1>Not found</h1><p>There is no page here.</p>"
+    b"<p><a href='/'>Go to imagegen</a></p></body></html>"
+)
+
+
+def _is_admin(token: str | None) -> bool:
+    if not token:
+        return False
+    with session_scope() as db:
+        signed_in = auth.resolve_session(
+            session=db, token=token, policy=auth.session_policy(get_settings())
+        )
+        return bool(signed_in and signed_in.user.role == "admin")
+
+
+def admin_gate(app: ASGIApp) -> ASGIApp:
+    """Wrap `app` so /admin answers 404 to everyone but admins (the page's events check the
+    role again on the server, so client-side navigation gets nothing either).
+    """
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if path.rstrip("/") != routes.ADMIN and not path.startswith(routes.ADMIN + "/"):
+            await app(scope, receive, send)
+            return
+        if await anyio.to_thread.run_sync(_is_admin, _session_cookie(scope)):
+            await app(scope, receive, send)
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 404,
+                "headers": [(b"content-type", b"text/html; charset=utf-8")],
+            }
+        )
+        await send({"type": "http.response.body", "body": NOT_FOUND_HTML})
+
+    return middleware

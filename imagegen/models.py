@@ -36,6 +36,7 @@ class User(TimestampMixin, table=True):
     __tablename__ = "user"
     __table_args__ = (
         sa.CheckConstraint("plan IN ('free_user', 'pro_user', 'gold_user')", name="ck_user_plan"),
+        sa.CheckConstraint("role IN ('user', 'admin')", name="ck_user_role"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -46,6 +47,10 @@ class User(TimestampMixin, table=True):
     plan: str = Field(
         default="free_user", max_length=16, sa_column_kwargs={"server_default": "free_user"}
     )
+    # "admin" opens /admin (granted with `imagegen admin grant EMAIL`).
+    role: str = Field(default="user", max_length=16, sa_column_kwargs={"server_default": "user"})
+    # A disabled account cannot sign in, and its sessions and API keys stop working.
+    disabled: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
 class Session(TimestampMixin, table=True):
@@ -265,4 +270,27 @@ class ApiKey(SQLModel, table=True):
     revoked_at: datetime | None = Field(
         default=None,
         sa_type=sa.DateTime(timezone=True),  # type: ignore[call-overload]
+    )
+
+
+class AuditLog(SQLModel, table=True):
+    """Every admin action: who did what to whom, with the details (kept when users go)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (sa.Index("ix_audit_log_created_at", "created_at"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    # The admin (None: the `imagegen admin` command line).
+    actor_id: uuid.UUID | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    actor_email: str = Field(max_length=320)
+    action: str = Field(max_length=64)
+    target_user_id: uuid.UUID | None = Field(
+        default=None, foreign_key="user.id", ondelete="SET NULL"
+    )
+    target_email: str | None = Field(default=None, max_length=320)
+    details: str = Field(default="")
+    created_at: datetime = Field(
+        default_factory=utcnow,
+        sa_type=sa.DateTime(timezone=True),  # type: ignore[call-overload]
+        sa_column_kwargs={"server_default": sa.func.now()},
     )

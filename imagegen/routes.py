@@ -5,6 +5,7 @@ LOGIN = "/login"
 REGISTER = "/register"
 BILLING = "/billing"
 ACCOUNT = "/account"
+ADMIN = "/admin"
 FORGOT_PASSWORD = "/forgot-password"
 RESET_PASSWORD = "/reset-password"
 

@@ -103,3 +103,27 @@ def test_security_headers_on_every_response_and_hsts_only_under_https(monkeypatc
         monkeypatch.undo()
         get_settings.cache_clear()
     assert secure.headers["strict-transport-security"].startswith("max-age=31536000")
+
+
+def test_admin_pages_are_404_for_everyone_but_admins() -> None:
+    from imagegen.middleware import admin_gate
+
+    inner = Starlette(routes=[Route("/{path:path}", lambda r: PlainTextResponse("console"))])
+    client = TestClient(admin_gate(inner), base_url="http://localhost:3000")
+    with session_scope() as db:
+        normal = create_user(db)
+        boss = create_user(db)
+        boss.role = "admin"
+        tokens = {
+            who: auth.create_session(session=db, user=u, ip_address=None, user_agent=None)[0]
+            for who, u in (("normal", normal), ("admin", boss))
+        }
+    for path in ("/admin", "/admin/", "/admin/anything"):
+        assert client.get(path).status_code == 404  # anonymous
+        client.cookies.set(routes.SESSION_COOKIE, tokens["normal"])
+        assert client.get(path).status_code == 404
+        assert "There is no page here" in client.get(path).text
+        client.cookies.set(routes.SESSION_COOKIE, tokens["admin"])
+        assert client.get(path).text == "console"
+        client.cookies.clear()
+    assert client.get("/administrator").text == "console"  # only /admin itself is gated

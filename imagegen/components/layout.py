@@ -46,12 +46,22 @@ def _nav_link(label: str, href: str, icon: str, active: str) -> rx.Component:
     )
 
 
+def _admin_link(active: str) -> rx.Component:
+    """Only admins see it."""
+    return rx.cond(AuthState.is_admin, _nav_link("Admin", routes.ADMIN, "shield", active))
+
+
 def sidebar(active: str) -> rx.Component:
     """Left navigation on tablets and desktops."""
     return rx.vstack(
         rx.box(logo(), padding="0.25rem 0.5rem 1rem"),
         rx.el.nav(
-            rx.vstack(*(_nav_link(*item, active) for item in NAV), spacing="1", width="100%"),
+            rx.vstack(
+                *(_nav_link(*item, active) for item in NAV),
+                _admin_link(active),
+                spacing="1",
+                width="100%",
+            ),
             aria_label="Main",
             width="100%",
         ),
@@ -70,7 +80,12 @@ def sidebar(active: str) -> rx.Component:
 def mobile_nav(active: str) -> rx.Component:
     """The same links as a row of tabs on phones."""
     return rx.el.nav(
-        rx.hstack(*(_nav_link(*item, active) for item in NAV), spacing="1", width="100%"),
+        rx.hstack(
+            *(_nav_link(*item, active) for item in NAV),
+            _admin_link(active),
+            spacing="1",
+            width="100%",
+        ),
         aria_label="Main (mobile)",
         display=["block", "block", "none"],
         padding="0.5rem 0.75rem",

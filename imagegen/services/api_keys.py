@@ -91,7 +91,10 @@ def authenticate(*, session: Session, plaintext: str | None) -> User | None:
     ).first()
     if row is None:
         return None
+    user = session.get(User, row.user_id)
+    if user is None or user.disabled:
+        return None
     now = utcnow()
     if row.last_used_at is None or now - row.last_used_at > TOUCH_EVERY:
         row.last_used_at = now
-    return session.get(User, row.user_id)
+    return user

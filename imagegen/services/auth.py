@@ -135,6 +135,8 @@ def authenticate(*, session: Session, email: str, password: str) -> User:
     ok, new_hash = security.verify_password(password, account.password if account else None)
     if not ok or user is None or account is None:
         raise InvalidCredentials()
+    if user.disabled:  # said only to whoever knows the password
+        raise InvalidInput("This account is disabled. Contact support if you think that is wrong.")
     if new_hash:
         account.password = new_hash
         session.add(account)
@@ -186,6 +188,8 @@ def resolve_session(
     if row is None:
         return None
     user_session, user = row
+    if user.disabled:
+        return None
     if user_session.expires_at <= now:
         session.delete(user_session)
         return None

@@ -147,6 +147,35 @@ def refund(
     session.add(CreditLedger(user_id=user_id, amount=amount, reason=reason, image_id=image_id))
 
 
+_GRANT = text(
+    """
+    INSERT INTO usage (key, points, expire)
+    VALUES (:key, -:amount, now() + make_interval(secs => :window))
+    ON CONFLICT (key) DO UPDATE SET
+        points = CASE WHEN usage.expire <= now() THEN -:amount ELSE usage.points - :amount END,
+        expire = CASE WHEN usage.expire <= now()
+                      THEN now() + make_interval(secs => :window) ELSE usage.expire END
+    RETURNING points, expire
+    """
+)
+
+
+def grant(
+    *, session: Session, user_id: uuid.UUID, amount: int, allowance: Allowance, reason: str
+) -> Balance:
+    """Add `amount` credits to the current window (used may go below zero: extra credits),
+    and write the ledger.
+    """
+    if amount <= 0:
+        raise ValueError("amount must be positive")
+    row = session.execute(
+        _GRANT,
+        {"key": usage_key(user_id), "amount": amount, "window": allowance.window.total_seconds()},
+    ).one()
+    session.add(CreditLedger(user_id=user_id, amount=amount, reason=reason))
+    return Balance(used=int(row.points), limit=allowance.limit, resets_at=row.expire)
+
+
 def ledger(*, session: Session, user_id: uuid.UUID, limit: int = 50) -> list[CreditLedger]:
     """The user's latest debits and refunds, newest first."""
     return list(

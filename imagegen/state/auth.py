@@ -37,6 +37,8 @@ class AuthState(rx.State):
     user_plan: str = ""
     # Whether the email address was confirmed (a banner asks until it is).
     email_verified: bool = True
+    # Shows the Admin link (the console itself re-checks the role on every event).
+    is_admin: bool = False
 
     @rx.var
     def is_authenticated(self) -> bool:
@@ -68,11 +70,13 @@ class AuthState(rx.State):
         signed_in = await asyncio.to_thread(_lookup, self._session_token())
         if signed_in is None:
             self._user_id, self.user_name, self.user_email, self.user_plan = "", "", "", ""
+            self.is_admin = False
             self._session_id = ""
             return False
         user = signed_in.user
         self._user_id, self.user_name, self.user_email = str(user.id), user.name, user.email
         self.user_plan, self.email_verified = user.plan, user.email_verified
+        self.is_admin = user.role == "admin"
         self._session_id = str(signed_in.session_id)
         return True
 
