@@ -294,3 +294,19 @@ class AuditLog(SQLModel, table=True):
         sa_type=sa.DateTime(timezone=True),  # type: ignore[call-overload]
         sa_column_kwargs={"server_default": sa.func.now()},
     )
+
+
+class PlanChange(SQLModel, table=True):
+    """Each time a user's plan changes (billing webhooks, admins), for plan counts over time."""
+
+    __tablename__ = "plan_change"
+    __table_args__ = (sa.Index("ix_plan_change_changed_at", "changed_at"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="user.id", ondelete="CASCADE", index=True)
+    plan: str = Field(max_length=16)
+    changed_at: datetime = Field(
+        default_factory=utcnow,
+        sa_type=sa.DateTime(timezone=True),  # type: ignore[call-overload]
+        sa_column_kwargs={"server_default": sa.func.now()},
+    )

@@ -4,12 +4,13 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlmodel import select
 from starlette.testclient import TestClient
 
 from imagegen import routes
 from imagegen.api import build_api
 from imagegen.db import session_scope
-from imagegen.models import User, WebhookEvent
+from imagegen.models import PlanChange, User, WebhookEvent
 from imagegen.realtime import EVENTS_KEY
 from imagegen.services import billing_events
 from tests.fixtures.polar_events import iso, order_paid_event, sign, subscription_event
@@ -48,6 +49,9 @@ def test_order_paid_upgrades_and_notifies_the_tabs(client, member, redis_client)
     response = post(client, order_paid_event(external_id=user_id, email=email, product_id=PRO))
     assert response.status_code == 200 and response.json() == {"status": "applied"}
     assert plan_of(user_id) == "pro_user"
+    with session_scope() as db:  # remembered for the admin console's paid-accounts chart
+        changes = db.exec(select(PlanChange.plan).where(PlanChange.user_id == user_id)).all()
+        assert changes == ["pro_user"]
     assert any(
         user_id.encode() in e and b"account" in e for e in redis_client.lrange(EVENTS_KEY, 0, -1)
     )

@@ -45,6 +45,27 @@ def _signups_chart() -> rx.Component:
     )
 
 
+def _paid_chart() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading("Paid accounts over time", size="3"),
+            rx.recharts.line_chart(
+                rx.recharts.line(data_key="Pro", stroke="var(--accent-9)", type_="stepAfter"),
+                rx.recharts.line(data_key="Gold", stroke="var(--amber-9)", type_="stepAfter"),
+                rx.recharts.x_axis(data_key="day", font_size=11),
+                rx.recharts.y_axis(allow_decimals=False, width=30, font_size=11),
+                rx.recharts.graphing_tooltip(),
+                rx.recharts.legend(),
+                data=AdminState.paid,
+                width="100%",
+                height=220,
+            ),
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
 def _user_row(user: rx.Var) -> rx.Component:
     return rx.table.row(
         rx.table.cell(
@@ -189,7 +210,13 @@ def _console() -> rx.Component:
             wrap="wrap",
             width="100%",
         ),
-        _signups_chart(),
+        rx.grid(
+            _signups_chart(),
+            _paid_chart(),
+            columns=rx.breakpoints(initial="1", lg="2"),
+            gap="3",
+            width="100%",
+        ),
         rx.tabs.root(
             rx.tabs.list(
                 rx.tabs.trigger("Users", value="users"),

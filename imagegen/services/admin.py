@@ -12,9 +12,18 @@ from sqlalchemy import delete, func, or_, text
 from sqlmodel import Session, col, select
 
 from imagegen.errors import ImagegenError, InvalidInput
-from imagegen.models import PLANS, ApiKey, AuditLog, Image, User, WebhookEvent, utcnow
+from imagegen.models import (
+    PLANS,
+    ApiKey,
+    AuditLog,
+    Image,
+    User,
+    WebhookEvent,
+    utcnow,
+)
 from imagegen.models import Session as UserSession
 from imagegen.services import credits
+from imagegen.services.plans import record_plan_change
 from imagegen.settings import Settings
 
 CLI_ACTOR = "command line"
@@ -152,8 +161,8 @@ def set_plan(*, session: Session, actor: User, user_id: uuid.UUID | str, plan: s
     if plan not in PLANS:
         raise InvalidInput(f"Plan must be one of {', '.join(PLANS)}.")
     user = _target(session, user_id)
-    before, user.plan = user.plan, plan
-    session.add(user)
+    before = user.plan
+    record_plan_change(session, user, plan)
     audit(session, actor=actor, action="user.plan", target=user, before=before, after=plan)
     return user
 
@@ -291,6 +300,33 @@ def signups_by_day(*, session: Session, actor: User, days: int = 30) -> list[dic
         {"day": f"{row.day:%b %-d}", "Free": row.free, "Pro": row.pro, "Gold": row.gold}
         for row in rows
     ]
+
+
+def paid_by_day(*, session: Session, actor: User, days: int = 30) -> list[dict[str, str | int]]:
+    """Accounts on Pro and on Gold at the end of each of the last `days` days."""
+    require_admin(actor)
+    rows = session.execute(
+        text(
+            """
+            WITH days AS (
+                SELECT generate_series(now()::date - (:days - 1), now()::date, interval '1 day')::date
+                    AS day
+            ), latest AS (
+                SELECT d.day, c.user_id,
+                       (array_agg(c.plan ORDER BY c.changed_at DESC))[1] AS plan
+                FROM days d JOIN plan_change c ON c.changed_at < d.day + 1
+                GROUP BY d.day, c.user_id
+            )
+            SELECT d.day,
+                   count(l.user_id) FILTER (WHERE l.plan = 'pro_user') AS pro,
+                   count(l.user_id) FILTER (WHERE l.plan = 'gold_user') AS gold
+            FROM days d LEFT JOIN latest l ON l.day = d.day
+            GROUP BY d.day ORDER BY d.day
+            """
+        ),
+        {"days": days},
+    ).all()
+    return [{"day": f"{row.day:%b %-d}", "Pro": row.pro, "Gold": row.gold} for row in rows]
 
 
 def plan_counts(*, session: Session, actor: User) -> dict[str, int]:

@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, select
 
 from imagegen.models import Subscription, User, WebhookEvent, utcnow
+from imagegen.services.plans import record_plan_change
 
 log = logging.getLogger(__name__)
 
@@ -165,8 +166,8 @@ def _apply(
     sub.current_period_end = event.current_period_end or sub.current_period_end
     sub.source_modified_at = event.occurred_at
     sub.plan = plan
-    user.plan = plan
-    session.add_all([sub, user])
+    record_plan_change(session, user, plan)
+    session.add(sub)
     return "applied", user.id
 
 

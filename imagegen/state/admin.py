@@ -78,6 +78,7 @@ def _snapshot(actor_id: str, search: str) -> dict[str, Any]:
                 for a in admin.audit_log(session=db, actor=actor)
             ],
             "signups": admin.signups_by_day(session=db, actor=actor),
+            "paid": admin.paid_by_day(session=db, actor=actor),
             "plans": admin.plan_counts(session=db, actor=actor),
         }
 
@@ -100,6 +101,7 @@ class AdminState(AuthState):
     webhooks: list[dict[str, str]] = []
     audit: list[dict[str, str]] = []
     signups: list[dict[str, Any]] = []
+    paid: list[dict[str, Any]] = []
     plans: dict[str, int] = {}
 
     async def _reload(self) -> bool:
@@ -112,7 +114,7 @@ class AdminState(AuthState):
             return False
         self.users, self.jobs, self.failures = data["users"], data["jobs"], data["failures"]
         self.webhooks, self.audit = data["webhooks"], data["audit"]
-        self.signups, self.plans = data["signups"], data["plans"]
+        self.signups, self.paid, self.plans = data["signups"], data["paid"], data["plans"]
         self.allowed, self.checked = True, True
         return True
 

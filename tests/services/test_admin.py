@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from imagegen import cli
 from imagegen.db import session_scope
 from imagegen.errors import InvalidCredentials, InvalidInput
-from imagegen.models import AuditLog, User
+from imagegen.models import AuditLog, PlanChange, User
 from imagegen.models import Session as UserSession
 from imagegen.services import admin, api_keys, auth, credits
 from imagegen.settings import get_settings
@@ -155,3 +155,24 @@ def test_command_line_grants_and_revokes_the_role(capsys) -> None:
     assert cli.main(["admin", "revoke", email]) == 0
     assert cli.main(["admin", "grant", "nobody@example.com"]) == 1
     assert "No account with the email nobody@example.com." in capsys.readouterr().err
+
+
+def test_paid_accounts_over_time_follow_plan_changes() -> None:
+    boss, normal, _gone = people()
+
+    def today() -> dict:
+        with session_scope() as db:
+            return admin.paid_by_day(session=db, actor=db.get(User, boss))[-1]
+
+    before = today()
+    with session_scope() as db:
+        admin.set_plan(session=db, actor=db.get(User, boss), user_id=normal, plan="pro_user")
+    assert today() == {**before, "Pro": before["Pro"] + 1}
+    with session_scope() as db:
+        admin.set_plan(session=db, actor=db.get(User, boss), user_id=normal, plan="gold_user")
+    assert today() == {**before, "Gold": before["Gold"] + 1}
+    with session_scope() as db:
+        days = admin.paid_by_day(session=db, actor=db.get(User, boss))
+        assert len(days) == 30
+        changes = db.exec(select(PlanChange.plan).where(PlanChange.user_id == normal)).all()
+        assert sorted(changes) == ["gold_user", "pro_user"]
