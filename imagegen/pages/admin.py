@@ -50,8 +50,12 @@ def _paid_chart() -> rx.Component:
         rx.vstack(
             rx.heading("Paid accounts over time", size="3"),
             rx.recharts.line_chart(
-                rx.recharts.line(data_key="Pro", stroke="var(--accent-9)", type_="stepAfter"),
-                rx.recharts.line(data_key="Gold", stroke="var(--amber-9)", type_="stepAfter"),
+                rx.recharts.line(
+                    data_key="Pro", stroke="var(--accent-9)", type_="stepAfter", dot=False
+                ),
+                rx.recharts.line(
+                    data_key="Gold", stroke="var(--amber-9)", type_="stepAfter", dot=False
+                ),
                 rx.recharts.x_axis(data_key="day", font_size=11),
                 rx.recharts.y_axis(allow_decimals=False, width=30, font_size=11),
                 rx.recharts.graphing_tooltip(),
