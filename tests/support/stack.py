@@ -77,7 +77,7 @@ def running_app(env_overrides: dict[str, str], log: Path) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def private_redis(port: int) -> Iterator[Callable[..., None]]:
+def private_redis(port: int, binary: str = "redis-server") -> Iterator[Callable[..., None]]:
     """A Redis server of our own on `port` (nothing kept on disk, like the machine's); yields
     `restart(until)`, which kills it with SIGKILL and, once `until()` is true, starts it
     again, empty, on the same port."""
@@ -86,7 +86,7 @@ def private_redis(port: int) -> Iterator[Callable[..., None]]:
     def start() -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(
             [
-                "redis-server",
+                binary,
                 "--port",
                 str(port),
                 "--bind",
