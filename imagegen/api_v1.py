@@ -34,7 +34,7 @@ from imagegen.providers.image_storage import LocalImageStorage
 from imagegen.realtime import publish_image_changed
 from imagegen.redis_client import get_redis
 from imagegen.services import api_keys, generation, moderation
-from imagegen.services.throttle import RateLimit
+from imagegen.services.throttle import generation_rate
 from imagegen.settings import get_settings
 
 MAX_BODY_BYTES = 64 * 1024
@@ -171,10 +171,7 @@ def _submit(caller: Caller, request: generation.GenerationRequest) -> list[uuid.
     from workers.generate_image import enqueue_generation  # the broker, only when used
 
     settings = get_settings()
-    rate = RateLimit(
-        "generate", settings.submits_per_minute(caller.plan), 60, what="generation requests"
-    )
-    rate.hit(get_redis(), str(caller.id))
+    generation_rate(settings, caller.plan).hit(get_redis(), str(caller.id))
     moderation.check_prompt(request.model_prompt, moderator=get_moderator(), settings=settings)
     with session_scope() as db:
         user = db.get(User, caller.id)

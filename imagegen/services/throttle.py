@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import redis
 
 from imagegen.errors import TooManyAttempts
+from imagegen.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -80,3 +81,8 @@ class RateLimit:
                 f"Slow down: your plan allows {self.limit} {self.what} a minute. "
                 f"Try again in {wait} second{'s' if wait > 1 else ''}."
             )
+
+
+def generation_rate(settings: Settings, plan: str) -> RateLimit:
+    """The plan's generation requests per minute (the app's form and the REST API alike)."""
+    return RateLimit("generate", settings.submits_per_minute(plan), 60, what="generation requests")

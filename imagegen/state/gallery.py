@@ -13,8 +13,8 @@ from imagegen.errors import ImagegenError, OutOfCredits
 from imagegen.providers.compose import get_moderator, get_storage
 from imagegen.redis_client import get_redis
 from imagegen.services import auth, feed, generation, moderation
-from imagegen.services.throttle import RateLimit
-from imagegen.settings import Settings, get_settings
+from imagegen.services.throttle import generation_rate
+from imagegen.settings import get_settings
 from imagegen.state.auth import AuthState
 from imagegen.state.cards import card
 from imagegen.state.feed import UserFeed, load_snapshot, user_feed
@@ -303,11 +303,6 @@ class GalleryState(AuthState):
         else:
             shared._upsert(result)
         await self._refresh_credits()
-
-
-def generation_rate(settings: Settings, plan: str) -> RateLimit:
-    """The plan's generation requests per minute."""
-    return RateLimit("generate", settings.submits_per_minute(plan), 60, what="generation requests")
 
 
 def _submit(
