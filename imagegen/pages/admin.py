@@ -228,6 +228,8 @@ def _console() -> rx.Component:
                 rx.tabs.trigger("Failures", value="failures"),
                 rx.tabs.trigger("Webhooks", value="webhooks"),
                 rx.tabs.trigger("Audit log", value="audit"),
+                overflow_x="auto",
+                overflow_y="hidden",
             ),
             rx.tabs.content(_users(), value="users", padding_top="1rem"),
             rx.tabs.content(
