@@ -140,7 +140,7 @@ class AdminState(AuthState):
         except ImagegenError as exc:
             return rx.toast.error(str(exc))
         await self._reload()
-        return rx.toast.success(done)
+        return rx.toast.success(done, duration=2500)  # short: it sits over the action column
 
     @rx.event
     async def change_plan(self, user_id: str, plan: str):

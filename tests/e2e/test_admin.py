@@ -41,9 +41,11 @@ def test_admin_console(page: Page, browser: Browser, live_server: str) -> None:
     row.get_by_label(f"Plan of {member_email}").click()
     page.get_by_role("option", name="Gold").click()
     expect(page.get_by_text("Plan set to Gold.")).to_be_visible()
+    expect(page.get_by_text("Plan set to Gold.")).to_be_hidden(timeout=10_000)  # uncovers the row
     row.get_by_label(f"Credits to grant {member_email}").fill("7")
     row.get_by_role("button", name=f"Grant credits to {member_email}").click()
     expect(page.get_by_text("Granted 7 credits.")).to_be_visible()
+    expect(page.get_by_text("Granted 7 credits.")).to_be_hidden(timeout=10_000)  # uncovers the row
     row.get_by_role("button", name=f"Disable {member_email}").click()
     expect(row.get_by_text("disabled")).to_be_visible()
 
