@@ -23,17 +23,7 @@ from imagegen.db import session_scope
 from imagegen.models import User
 from imagegen.services import auth, generation
 from imagegen.settings import get_settings
-from tests.support.stack import running_app
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+from tests.support.stack import CHROMIUM, CHROMIUM_ARGS, running_app
 
 # Records, in the page, when each image card first shows as completed (epoch ms).
 OBSERVER = """
@@ -145,9 +135,7 @@ def job_done_to_visible(url: str, *, tabs: int = 3, jobs: int = 20) -> dict:
     [(user_id, cookie)] = signed_in_users(1)
     name, value = cookie.split("=", 1)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(base_url=url)
         context.add_cookies([{"name": name, "value": value, "url": url, "httpOnly": True}])
         context.add_init_script(OBSERVER)

@@ -345,15 +345,9 @@ async def health_check(_: Request) -> JSONResponse:
     return JSONResponse(body, status_code=200 if ok else 503)
 
 
-def bearer_token(request: Request) -> str | None:
-    """The key of an `Authorization: Bearer <key>` header."""
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    return value.strip() or None if scheme.lower() == "bearer" else None
-
-
 def _signed_in_user_id(request: Request) -> "uuid.UUID | None":
     """The user of the session cookie, or of an API key (`Authorization: Bearer`)."""
-    if key := bearer_token(request):
+    if key := api_v1.bearer_token(request):
         with session_scope() as db:
             user = api_keys.authenticate(session=db, plaintext=key)
             return user.id if user else None

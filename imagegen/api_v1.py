@@ -33,8 +33,7 @@ from imagegen.providers.compose import get_moderator, get_storage
 from imagegen.providers.image_storage import LocalImageStorage
 from imagegen.realtime import publish_image_changed
 from imagegen.redis_client import get_redis
-from imagegen.services import api_keys, generation, moderation
-from imagegen.services.throttle import generation_rate
+from imagegen.services import api_keys, generation, intake
 from imagegen.settings import get_settings
 
 MAX_BODY_BYTES = 64 * 1024
@@ -71,12 +70,18 @@ class Caller:
     plan: str
 
 
+def bearer_token(request: Request) -> str | None:
+    """The key of an `Authorization: Bearer <key>` header."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() or None if scheme.lower() == "bearer" else None
+
+
 def _caller(request: Request) -> Caller | None:
-    scheme, _, key = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer":
+    key = bearer_token(request)
+    if key is None:
         return None
     with session_scope() as db:
-        user = api_keys.authenticate(session=db, plaintext=key.strip())
+        user = api_keys.authenticate(session=db, plaintext=key)
         return Caller(user.id, user.plan) if user else None
 
 
@@ -171,8 +176,14 @@ def _submit(caller: Caller, request: generation.GenerationRequest) -> list[uuid.
     from workers.generate_image import enqueue_generation  # the broker, only when used
 
     settings = get_settings()
-    generation_rate(settings, caller.plan).hit(get_redis(), str(caller.id))
-    moderation.check_prompt(request.model_prompt, moderator=get_moderator(), settings=settings)
+    intake.admit(
+        request,
+        user_id=caller.id,
+        plan=caller.plan,
+        settings=settings,
+        client=get_redis(),
+        moderator=get_moderator(),
+    )
     with session_scope() as db:
         user = db.get(User, caller.id)
         if user is None:

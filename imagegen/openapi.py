@@ -8,6 +8,7 @@ from typing import Any
 from imagegen import routes
 
 _TEXT = {"text/plain": {"schema": {"type": "string"}}}
+_PNG = {"image/png": {"schema": {"type": "string"}}}
 _HTML = {"text/html": {"schema": {"type": "string"}}}
 _ERROR = {
     "application/json": {
@@ -18,6 +19,11 @@ _ERROR = {
         }
     }
 }
+
+
+def _path(name: str) -> dict[str, Any]:
+    """A required string path parameter."""
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
 
 
 def _redirect(description: str) -> dict[str, Any]:
@@ -75,6 +81,20 @@ _ENGINES = {
 }
 
 
+def _engines_check(summary: str, texts: tuple[str, str], **extra: Any) -> dict[str, Any]:
+    """GET of a health check: 200 or 503 with the state of each engine and `extra` fields."""
+    schema = {**_ENGINES, "properties": {**_ENGINES["properties"], **extra}}
+    return {
+        "get": {
+            "summary": summary,
+            "responses": {
+                code: {"description": text, "content": {"application/json": {"schema": schema}}}
+                for code, text in zip(("200", "503"), texts, strict=True)
+            },
+        }
+    }
+
+
 def openapi_schema() -> dict[str, Any]:
     """The document."""
     return {
@@ -128,12 +148,7 @@ def openapi_schema() -> dict[str, Any]:
                 "get": {
                     "summary": "Go to the provider's consent page (PKCE, state in Redis)",
                     "parameters": [
-                        {
-                            "name": "provider",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string"},
-                        },
+                        _path("provider"),
                         {"name": "link", "in": "query", "schema": {"enum": ["1"]}},
                     ],
                     "responses": {
@@ -148,12 +163,7 @@ def openapi_schema() -> dict[str, Any]:
                 "get": {
                     "summary": "The provider sends the user back here",
                     "parameters": [
-                        {
-                            "name": "provider",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string"},
-                        },
+                        _path("provider"),
                         {"name": "code", "in": "query", "schema": {"type": "string"}},
                         {"name": "state", "in": "query", "schema": {"type": "string"}},
                         {"name": "error", "in": "query", "schema": {"type": "string"}},
@@ -165,51 +175,17 @@ def openapi_schema() -> dict[str, Any]:
                     },
                 }
             },
-            routes.API_HEALTH: {
-                "get": {
-                    "summary": "Liveness: PostgreSQL and Redis answer",
-                    "responses": {
-                        code: {
-                            "description": text,
-                            "content": {
-                                "application/json": {
-                                    "schema": {
-                                        **_ENGINES,
-                                        "properties": {
-                                            **_ENGINES["properties"],
-                                            "status": {"enum": ["ok", "degraded"]},
-                                        },
-                                    }
-                                }
-                            },
-                        }
-                        for code, text in (("200", "Both answer."), ("503", "One is down."))
-                    },
-                }
-            },
-            "/api/ready": {
-                "get": {
-                    "summary": "Readiness: engines answer and the schema is at the code's head",
-                    "responses": {
-                        code: {
-                            "description": text,
-                            "content": {
-                                "application/json": {
-                                    "schema": {
-                                        **_ENGINES,
-                                        "properties": {
-                                            **_ENGINES["properties"],
-                                            "ready": {"type": "boolean"},
-                                            "schema": {"type": "string"},
-                                        },
-                                    }
-                                }
-                            },
-                        }
-                        for code, text in (("200", "Ready."), ("503", "Not ready."))
-                    },
-                }
-            },
+            routes.API_HEALTH: _engines_check(
+                "Liveness: PostgreSQL and Redis answer",
+                ("Both answer.", "One is down."),
+                status={"enum": ["ok", "degraded"]},
+            ),
+            "/api/ready": _engines_check(
+                "Readiness: engines answer and the schema is at the code's head",
+                ("Ready.", "Not ready."),
+                ready={"type": "boolean"},
+                schema={"type": "string"},
+            ),
             "/api/metrics": {
                 "get": {
                     "summary": "Prometheus metrics",
@@ -226,19 +202,14 @@ def openapi_schema() -> dict[str, Any]:
                 "get": {
                     "summary": "The owner's stored image (local storage), or a WebP thumbnail",
                     "parameters": [
-                        {
-                            "name": "key",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string"},
-                        },
+                        _path("key"),
                         {"name": "w", "in": "query", "schema": {"type": "integer"}},
                     ],
                     "responses": {
                         "200": {
                             "description": "The image.",
                             "content": {
-                                "image/png": {"schema": {"type": "string"}},
+                                **_PNG,
                                 "image/webp": {"schema": {"type": "string"}},
                             },
                         },
@@ -250,18 +221,11 @@ def openapi_schema() -> dict[str, Any]:
             routes.API_IMAGE_DOWNLOAD: {
                 "get": {
                     "summary": "Download the owner's image as a file",
-                    "parameters": [
-                        {
-                            "name": "image_id",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string"},
-                        }
-                    ],
+                    "parameters": [_path("image_id")],
                     "responses": {
                         "200": {
                             "description": "The PNG as an attachment.",
-                            "content": {"image/png": {"schema": {"type": "string"}}},
+                            "content": _PNG,
                         },
                         "302": _redirect("ImageKit's URL with ik-attachment."),
                         "404": _NOT_FOUND,
@@ -272,14 +236,7 @@ def openapi_schema() -> dict[str, Any]:
             "/s/{token}": {
                 "get": {
                     "summary": "The public page of a shared image (Open Graph tags included)",
-                    "parameters": [
-                        {
-                            "name": "token",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string"},
-                        }
-                    ],
+                    "parameters": [_path("token")],
                     "responses": {
                         "200": {"description": "The page.", "content": _HTML},
                         "404": {"description": "Not shared (any more).", "content": _HTML},
@@ -290,18 +247,11 @@ def openapi_schema() -> dict[str, Any]:
             "/s/{token}/image.png": {
                 "get": {
                     "summary": "The picture of a shared image",
-                    "parameters": [
-                        {
-                            "name": "token",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string"},
-                        }
-                    ],
+                    "parameters": [_path("token")],
                     "responses": {
                         "200": {
                             "description": "The PNG.",
-                            "content": {"image/png": {"schema": {"type": "string"}}},
+                            "content": _PNG,
                         },
                         "302": _redirect("The CDN's URL (ImageKit)."),
                         "404": {"description": "Not shared (any more).", "content": _HTML},
@@ -440,14 +390,7 @@ def openapi_v1_schema() -> dict[str, Any]:
             "/images/{image_id}": {
                 "get": {
                     "summary": "One of your images",
-                    "parameters": [
-                        {
-                            "name": "image_id",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string"},
-                        }
-                    ],
+                    "parameters": [_path("image_id")],
                     "responses": {
                         "200": _json(_V1_IMAGE, "The image."),
                         **_v1_errors("401", "404", "503"),

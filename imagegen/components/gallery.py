@@ -211,6 +211,11 @@ def offline_notice() -> rx.Component:
     )
 
 
+def _quiet_button(label: str, on_click: object) -> rx.Component:
+    """A small grey button for secondary card actions (cancel, dismiss, stop sharing)."""
+    return rx.button(label, size="1", variant="soft", color_scheme="gray", on_click=on_click)
+
+
 def _icon_button(
     icon: str, label: str, on_click: object, color_scheme: str = "gray"
 ) -> rx.Component:
@@ -276,13 +281,7 @@ def _shared_row(item: rx.Var) -> rx.Component:
         ),
         _icon_button("link", "Copy public link", GalleryState.copy_link(item["share_url"])),
         rx.spacer(),
-        rx.button(
-            "Stop sharing",
-            size="1",
-            variant="soft",
-            color_scheme="gray",
-            on_click=GalleryState.stop_sharing(item["id"]),
-        ),
+        _quiet_button("Stop sharing", GalleryState.stop_sharing(item["id"])),
         align="center",
         width="100%",
         padding="0.4rem 0.6rem",
@@ -310,13 +309,7 @@ def _pending(item: rx.Var) -> rx.Component:
             rx.spacer(),
             rx.cond(
                 item["status"] == "queued",
-                rx.button(
-                    "Cancel",
-                    size="1",
-                    variant="soft",
-                    color_scheme="gray",
-                    on_click=GalleryState.cancel_image(item["id"]),
-                ),
+                _quiet_button("Cancel", GalleryState.cancel_image(item["id"])),
             ),
             width="100%",
             align="center",
@@ -352,13 +345,7 @@ def _ended(item: rx.Var) -> rx.Component:
         ),
         rx.hstack(
             rx.spacer(),
-            rx.button(
-                "Dismiss",
-                size="1",
-                variant="soft",
-                color_scheme="gray",
-                on_click=GalleryState.dismiss_image(item["id"]),
-            ),
+            _quiet_button("Dismiss", GalleryState.dismiss_image(item["id"])),
             width="100%",
         ),
         width="100%",

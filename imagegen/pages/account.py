@@ -27,6 +27,17 @@ def _section(
     )
 
 
+def _field_with_button(
+    input_field: rx.Component, button: rx.Component, **form_props: object
+) -> rx.Component:
+    """A one-field form: the labelled input stretches, its button sits at the end."""
+    return rx.form(
+        rx.hstack(rx.box(input_field, flex="1"), button, align="end", width="100%"),
+        width="100%",
+        **form_props,
+    )
+
+
 def profile_card() -> rx.Component:
     """Name (editable), email, plan, verification."""
     return _section(
@@ -50,27 +61,19 @@ def profile_card() -> rx.Component:
             rx.data_list.item(rx.data_list.label("Plan"), rx.data_list.value(AuthState.plan_label)),
             orientation=rx.breakpoints(initial="vertical", sm="horizontal"),
         ),
-        rx.form(
-            rx.hstack(
-                rx.box(
-                    field(
-                        "Name",
-                        "name",
-                        autocomplete="name",
-                        default_value=AuthState.user_name,
-                        key=AuthState.user_name,
-                        required=True,
-                        max_length=100,
-                    ),
-                    flex="1",
-                ),
-                rx.button("Save name", type="submit", variant="soft"),
-                align="end",
-                width="100%",
+        _field_with_button(
+            field(
+                "Name",
+                "name",
+                autocomplete="name",
+                default_value=AuthState.user_name,
+                key=AuthState.user_name,
+                required=True,
+                max_length=100,
             ),
+            rx.button("Save name", type="submit", variant="soft"),
             on_submit=AccountState.save_name,
             reset_on_submit=False,
-            width="100%",
         ),
         error_alert(AccountState.profile_error),
     )
@@ -286,26 +289,18 @@ def api_keys_card() -> rx.Component:
             size="2",
         ),
         rx.cond(AccountState.new_api_key != "", _new_key_callout()),
-        rx.form(
-            rx.hstack(
-                rx.box(
-                    field(
-                        "Key name",
-                        "key_name",
-                        placeholder="e.g. my-script",
-                        autocomplete="off",
-                        required=True,
-                        max_length=64,
-                    ),
-                    flex="1",
-                ),
-                rx.button("Create key", type="submit", variant="soft"),
-                align="end",
-                width="100%",
+        _field_with_button(
+            field(
+                "Key name",
+                "key_name",
+                placeholder="e.g. my-script",
+                autocomplete="off",
+                required=True,
+                max_length=64,
             ),
+            rx.button("Create key", type="submit", variant="soft"),
             on_submit=AccountState.create_api_key,
             reset_on_submit=True,
-            width="100%",
         ),
         error_alert(AccountState.api_key_error),
         rx.cond(
@@ -379,25 +374,17 @@ def delete_card() -> rx.Component:
     return _section(
         "Delete account",
         "Removes your images, their files and everything else. This cannot be undone.",
-        rx.form(
-            rx.hstack(
-                rx.box(
-                    field(
-                        "Type your email to confirm",
-                        "confirm_email",
-                        type_="email",
-                        autocomplete="off",
-                        required=True,
-                    ),
-                    flex="1",
-                ),
-                rx.button("Delete account", type="submit", color_scheme="red"),
-                align="end",
-                width="100%",
+        _field_with_button(
+            field(
+                "Type your email to confirm",
+                "confirm_email",
+                type_="email",
+                autocomplete="off",
+                required=True,
             ),
+            rx.button("Delete account", type="submit", color_scheme="red"),
             on_submit=AccountState.delete_account,
             reset_on_submit=False,
-            width="100%",
         ),
         rx.cond(
             AccountState.delete_error != "",

@@ -3,6 +3,8 @@ reason, webhook log, audit log. Non-admins never get here (the server answers 40
 they navigate inside the app, see "not found" and receive no data.
 """
 
+from collections.abc import Callable
+
 import reflex as rx
 
 from imagegen import routes
@@ -23,19 +25,18 @@ def _stat(label: str, value: rx.Var) -> rx.Component:
     )
 
 
-def _signups_chart() -> rx.Component:
+def _chart(title: str, chart: Callable[..., rx.Component], *series: rx.Component, data: rx.Var):
+    """A titled card with a day-by-day chart (days along x, whole numbers up y)."""
     return rx.card(
         rx.vstack(
-            rx.heading("Signups per day (by current plan)", size="3"),
-            rx.recharts.bar_chart(
-                rx.recharts.bar(data_key="Free", stack_id="plans", fill="var(--gray-8)"),
-                rx.recharts.bar(data_key="Pro", stack_id="plans", fill="var(--accent-9)"),
-                rx.recharts.bar(data_key="Gold", stack_id="plans", fill="var(--amber-9)"),
+            rx.heading(title, size="3"),
+            chart(
+                *series,
                 rx.recharts.x_axis(data_key="day", font_size=11),
                 rx.recharts.y_axis(allow_decimals=False, width=30, font_size=11),
                 rx.recharts.graphing_tooltip(),
                 rx.recharts.legend(),
-                data=AdminState.signups,
+                data=data,
                 width="100%",
                 height=220,
             ),
@@ -45,27 +46,26 @@ def _signups_chart() -> rx.Component:
     )
 
 
-def _paid_chart() -> rx.Component:
-    return rx.card(
-        rx.vstack(
-            rx.heading("Paid accounts over time", size="3"),
-            rx.recharts.line_chart(
-                rx.recharts.line(
-                    data_key="Pro", stroke="var(--accent-9)", type_="stepAfter", dot=False
-                ),
-                rx.recharts.line(
-                    data_key="Gold", stroke="var(--amber-9)", type_="stepAfter", dot=False
-                ),
-                rx.recharts.x_axis(data_key="day", font_size=11),
-                rx.recharts.y_axis(allow_decimals=False, width=30, font_size=11),
-                rx.recharts.graphing_tooltip(),
-                rx.recharts.legend(),
-                data=AdminState.paid,
-                width="100%",
-                height=220,
-            ),
-            width="100%",
+def _charts() -> rx.Component:
+    step = {"type_": "stepAfter", "dot": False}
+    return rx.grid(
+        _chart(
+            "Signups per day (by current plan)",
+            rx.recharts.bar_chart,
+            rx.recharts.bar(data_key="Free", stack_id="plans", fill="var(--gray-8)"),
+            rx.recharts.bar(data_key="Pro", stack_id="plans", fill="var(--accent-9)"),
+            rx.recharts.bar(data_key="Gold", stack_id="plans", fill="var(--amber-9)"),
+            data=AdminState.signups,
         ),
+        _chart(
+            "Paid accounts over time",
+            rx.recharts.line_chart,
+            rx.recharts.line(data_key="Pro", stroke="var(--accent-9)", **step),
+            rx.recharts.line(data_key="Gold", stroke="var(--amber-9)", **step),
+            data=AdminState.paid,
+        ),
+        columns=rx.breakpoints(initial="1", lg="2"),
+        gap="3",
         width="100%",
     )
 
@@ -214,13 +214,7 @@ def _console() -> rx.Component:
             wrap="wrap",
             width="100%",
         ),
-        rx.grid(
-            _signups_chart(),
-            _paid_chart(),
-            columns=rx.breakpoints(initial="1", lg="2"),
-            gap="3",
-            width="100%",
-        ),
+        _charts(),
         rx.tabs.root(
             rx.tabs.list(
                 rx.tabs.trigger("Users", value="users"),

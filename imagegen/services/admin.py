@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, or_, text
+from sqlalchemy import String, cast, delete, func, or_, text
 from sqlmodel import Session, col, select
 
 from imagegen.errors import ImagegenError, InvalidInput
@@ -17,6 +17,7 @@ from imagegen.models import (
     ApiKey,
     AuditLog,
     Image,
+    Usage,
     User,
     WebhookEvent,
     utcnow,
@@ -118,16 +119,20 @@ def list_users(
         .where(UserSession.user_id == User.id)
         .scalar_subquery()
     )
-    stmt = select(User, images, last_seen).order_by(col(User.created_at).desc()).limit(limit)
+    used = (  # the `usage` row of each user's current window (keys are `credits:<id>`)
+        select(Usage.points)
+        .where(
+            Usage.key == func.concat(credits.usage_key(""), cast(User.id, String)),
+            col(Usage.expire) > func.now(),
+        )
+        .scalar_subquery()
+    )
+    stmt = select(User, images, last_seen, used).order_by(col(User.created_at).desc()).limit(limit)
     if search.strip():
         pattern = f"%{search.strip().lower()}%"
         stmt = stmt.where(or_(col(User.email).like(pattern), func.lower(User.name).like(pattern)))
     rows = []
-    for user, image_count, seen in session.execute(stmt).all():
-        used = session.execute(
-            text("SELECT points FROM usage WHERE key = :k AND expire > now()"),
-            {"k": credits.usage_key(user.id)},
-        ).scalar()
+    for user, image_count, seen, points in session.execute(stmt).all():
         rows.append(
             UserRow(
                 id=user.id,
@@ -136,7 +141,7 @@ def list_users(
                 plan=user.plan,
                 role=user.role,
                 disabled=user.disabled,
-                credits_used=int(used or 0),
+                credits_used=int(points or 0),
                 images=int(image_count or 0),
                 last_seen=seen,
                 joined=user.created_at,

@@ -2,6 +2,7 @@
 moderation endpoint when one is configured. A refused prompt costs nothing.
 """
 
+import functools
 import re
 import unicodedata
 
@@ -31,11 +32,16 @@ def _normalize(text: str) -> str:
     return " " + " ".join(merged) + " "
 
 
-def blocklist(settings: Settings) -> list[str]:
+def blocklist(settings: Settings) -> tuple[str, ...]:
     """The normalized phrases refused outright."""
-    extra = re.split(r"[,\n]", settings.moderation_blocklist)
-    phrases = [*DEFAULT_BLOCKLIST, *extra]
-    return sorted({_normalize(p).strip() for p in phrases if p.strip()})
+    return _normalized_blocklist(settings.moderation_blocklist)
+
+
+@functools.lru_cache(maxsize=4)
+def _normalized_blocklist(configured: str) -> tuple[str, ...]:
+    """Normalized once per configuration, not on every submit."""
+    phrases = [*DEFAULT_BLOCKLIST, *re.split(r"[,\n]", configured)]
+    return tuple(sorted({_normalize(p).strip() for p in phrases if p.strip()}))
 
 
 def check_prompt(prompt: str, *, moderator: Moderator, settings: Settings) -> None:

@@ -12,6 +12,12 @@ from imagegen.errors import TooManyAttempts
 from imagegen.settings import Settings
 
 
+def _redis_key(kind: str, name: str, parts: tuple[str, ...]) -> str:
+    """A counter's key; the parts (emails, IPs, ids) are hashed, never stored in clear."""
+    digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+    return f"{kind}:{name}:{digest}"
+
+
 @dataclass(frozen=True)
 class Throttle:
     """At most `limit` failures per key within `window` seconds; then refuse until the window ends."""
@@ -21,8 +27,7 @@ class Throttle:
     window: int
 
     def _key(self, *parts: str) -> str:
-        digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
-        return f"throttle:{self.name}:{digest}"
+        return _redis_key("throttle", self.name, parts)
 
     def check(self, client: "redis.Redis[bytes]", *parts: str) -> None:
         """Refuse when the failure budget is used up.
@@ -68,8 +73,7 @@ class RateLimit:
         Raises:
             TooManyAttempts: with the wait in seconds.
         """
-        digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
-        key = f"rate:{self.name}:{digest}"
+        key = _redis_key("rate", self.name, parts)
         pipe = client.pipeline()
         pipe.set(key, 0, ex=self.window, nx=True)  # the window starts at the first request
         pipe.incr(key)

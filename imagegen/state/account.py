@@ -134,17 +134,11 @@ class AccountState(AuthState):
     @rx.event
     async def revoke_api_key(self, key_id: str):
         """Revoke a key; requests with it fail from now on."""
-        try:
-            redirect = await self._run(
-                lambda db, user, kid: api_keys.revoke_key(session=db, user_id=user.id, key_id=kid),
-                key_id,
-            )
-        except ImagegenError as exc:
-            return rx.toast.error(str(exc))
-        if redirect:
-            return redirect
-        await self.load()
-        return rx.toast.success("Key revoked.")
+        return await self._run_and_reload(
+            "Key revoked.",
+            lambda db, user, kid: api_keys.revoke_key(session=db, user_id=user.id, key_id=kid),
+            key_id,
+        )
 
     async def _run(self, action, *args):
         """Re-check the session, then run `action(db, user, *args)` in one transaction."""
@@ -160,6 +154,17 @@ class AccountState(AuthState):
 
         await asyncio.to_thread(work)
         return None
+
+    async def _run_and_reload(self, done: str, action, *args):
+        """`_run`, then reload the page and confirm with `done`; a refusal becomes a toast."""
+        try:
+            redirect = await self._run(action, *args)
+        except ImagegenError as exc:
+            return rx.toast.error(str(exc))
+        if redirect:
+            return redirect
+        await self.load()
+        return rx.toast.success(done)
 
     @rx.event
     async def save_name(self, form: dict[str, str]):
@@ -253,17 +258,11 @@ class AccountState(AuthState):
         Args:
             provider: credential, github or google.
         """
-        try:
-            redirect = await self._run(
-                lambda db, user, p: accounts.unlink_method(session=db, user_id=user.id, provider=p),
-                provider,
-            )
-        except ImagegenError as exc:
-            return rx.toast.error(str(exc))
-        if redirect:
-            return redirect
-        await self.load()
-        return rx.toast.success("Sign-in method removed.")
+        return await self._run_and_reload(
+            "Sign-in method removed.",
+            lambda db, user, p: accounts.unlink_method(session=db, user_id=user.id, provider=p),
+            provider,
+        )
 
     @rx.event
     async def delete_account(self, form: dict[str, str]):

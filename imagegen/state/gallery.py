@@ -10,10 +10,10 @@ import reflex as rx
 from imagegen import routes
 from imagegen.db import session_scope
 from imagegen.errors import ImagegenError, OutOfCredits
+from imagegen.models import User
 from imagegen.providers.compose import get_moderator, get_storage
 from imagegen.redis_client import get_redis
-from imagegen.services import auth, feed, generation, moderation
-from imagegen.services.throttle import generation_rate
+from imagegen.services import auth, feed, generation, intake
 from imagegen.settings import get_settings
 from imagegen.state.auth import AuthState
 from imagegen.state.cards import card
@@ -314,7 +314,8 @@ def _submit(
     count: int,
     style: str,
 ) -> tuple[list[dict[str, str]], feed.FeedSnapshot] | None:
-    """Re-check the session, debit and queue, and read the new balance: one transaction.
+    """Re-check the session, admit the request (rate, moderation), then debit, queue and read
+    the new balance in one transaction.
 
     None when the tab's session is gone (revoked, expired, or another user's cookie).
     """
@@ -328,22 +329,33 @@ def _submit(
         style=None if style == "none" else style,
     )
     settings = get_settings()
-    moderation.check_prompt(request.model_prompt, moderator=get_moderator(), settings=settings)
     with session_scope() as db:
         signed_in = auth.resolve_session(
             session=db, token=session_token, policy=auth.session_policy(settings)
         )
         if signed_in is None or str(signed_in.user.id) != user_id:
             return None
-        generation_rate(settings, signed_in.user.plan).hit(get_redis(), user_id)
+        plan = signed_in.user.plan
+    intake.admit(
+        request,
+        user_id=user_id,
+        plan=plan,
+        settings=settings,
+        client=get_redis(),
+        moderator=get_moderator(),
+    )
+    with session_scope() as db:
+        user = db.get(User, uuid.UUID(user_id))
+        if user is None:  # deleted meanwhile
+            return None
         images = generation.submit_generation(
             session=db,
-            user=signed_in.user,
+            user=user,
             request=request,
             settings=settings,
             enqueue=enqueue_generation,
         )
-        snap = feed.snapshot(session=db, user_id=signed_in.user.id, settings=settings, images=False)
+        snap = feed.snapshot(session=db, user_id=user.id, settings=settings, images=False)
         assert snap is not None  # the user row was just read in this transaction
         return [card(image) for image in images], snap
 

@@ -9,23 +9,13 @@ from typing import TYPE_CHECKING
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.support.stack import running_app
+from tests.support.stack import CHROMIUM, CHROMIUM_ARGS, running_app
 
 if TYPE_CHECKING:
     from tests.standins.oauth_server import OAuthStandIn
     from tests.standins.polar_server import PolarStandIn
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 @pytest.fixture(scope="session")

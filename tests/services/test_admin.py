@@ -127,9 +127,17 @@ def test_reads_show_usage(capsys) -> None:
     boss, normal, _gone = people()
     with session_scope() as db:
         target = db.get(User, normal)
+        credits.debit(
+            session=db,
+            user_id=normal,
+            amount=3,
+            allowance=credits.plan_allowance(get_settings(), "free_user"),
+            reason="generation",
+        )
+    with session_scope() as db:
         rows = admin.list_users(session=db, actor=db.get(User, boss), search=target.email[:12])
         assert [r.email for r in rows] == [target.email]
-        assert rows[0].images == 0 and rows[0].credits_used == 0
+        assert rows[0].images == 0 and rows[0].credits_used == 3
         days = admin.signups_by_day(session=db, actor=db.get(User, boss))
         assert len(days) == 30 and sum(d["Free"] for d in days) >= 2
         counts = admin.plan_counts(session=db, actor=db.get(User, boss))
