@@ -17,12 +17,12 @@ import psutil
 from playwright.sync_api import sync_playwright
 from sqlalchemy import text
 
-from bench.reflex_client import ReflexTab
 from imagegen import routes
 from imagegen.db import session_scope
 from imagegen.models import User
 from imagegen.services import auth, generation
 from imagegen.settings import get_settings
+from tests.support.reflex_client import ReflexTab
 from tests.support.stack import CHROMIUM, CHROMIUM_ARGS, running_app
 
 # Records, in the page, when each image card first shows as completed (epoch ms).

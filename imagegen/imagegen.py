@@ -10,6 +10,7 @@ from imagegen.middleware import (
     request_context,
     security_headers,
     session_cookie_refresh,
+    socket_token_guard,
 )
 from imagegen.state.relay import relay
 from imagegen.templates import register_pages
@@ -20,6 +21,7 @@ app = rx.App(
         build_api(),
         session_cookie_refresh,
         admin_gate,
+        socket_token_guard,
         security_headers,
         request_context,
     ]

@@ -4,9 +4,10 @@ in step with the database row, whose expiry slides forward while the user is act
 """
 
 import logging
+import re
 import time
 from http.cookies import SimpleCookie
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import anyio
 from starlette.datastructures import MutableHeaders
@@ -239,5 +240,56 @@ def admin_gate(app: ASGIApp) -> ASGIApp:
             }
         )
         await send({"type": "http.response.body", "body": NOT_FOUND_HTML})
+
+    return middleware
+
+
+# The only client token shape Reflex's frontend makes (and its server hands out on a
+# duplicate tab): a lower-case UUID. A user's shared feed is named by a secret that is never
+# one (state.feed.feed_token), so no socket can ever name it.
+_CLIENT_TOKEN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _is_client_token(value: str | None) -> bool:
+    return value is not None and _CLIENT_TOKEN.fullmatch(value) is not None
+
+
+def socket_token_guard(app: ASGIApp) -> ASGIApp:
+    """Wrap `app` so Reflex's socket (`/_event`) and upload route (`/_upload`) refuse client
+    tokens that are not the UUIDs Reflex makes: a client chooses its own token, and one naming
+    a shared state would read it.
+    """
+
+    async def refuse(scope: Scope, send: Send) -> None:
+        log.warning("refused a %s with an unexpected client token", scope["path"])
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 403,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8")],
+            }
+        )
+        await send({"type": "http.response.body", "body": b"Forbidden"})
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        if path.startswith(routes.REFLEX_EVENT):
+            query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+            tokens = query.get("token", [])
+            if len(tokens) != 1 or not _is_client_token(tokens[0]):
+                await refuse(scope, send)
+                return
+        elif path.startswith(routes.REFLEX_UPLOAD):
+            token = _header(scope, b"reflex-client-token")
+            if not _is_client_token(token):
+                await refuse(scope, send)
+                return
+        await app(scope, receive, send)
 
     return middleware

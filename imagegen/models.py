@@ -1,5 +1,6 @@
 """Every table of the service, as plain SQLModel classes (schema changes go through Alembic)."""
 
+import secrets
 import uuid
 from datetime import UTC, datetime
 
@@ -8,6 +9,9 @@ from sqlmodel import Field, SQLModel
 
 PLANS = ("free_user", "pro_user", "gold_user")
 PLAN_LABELS = {"free_user": "Free", "pro_user": "Pro", "gold_user": "Gold"}
+# 64 hex characters from PostgreSQL's strong random source (gen_random_uuid), for rows
+# inserted without the application's own secrets.token_hex(32).
+FEED_KEY_SQL = "encode(sha256((gen_random_uuid()::text || gen_random_uuid()::text)::bytea), 'hex')"
 
 
 def utcnow() -> datetime:
@@ -51,6 +55,13 @@ class User(TimestampMixin, table=True):
     role: str = Field(default="user", max_length=16, sa_column_kwargs={"server_default": "user"})
     # A disabled account cannot sign in, and its sessions and API keys stop working.
     disabled: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    # 256 random bits naming this user's live feed on the server (the shared state every tab
+    # of the user links to). Never sent to a browser; rotated when sessions are revoked.
+    feed_key: str = Field(
+        default_factory=lambda: secrets.token_hex(32),
+        max_length=64,
+        sa_column_kwargs={"server_default": sa.text(FEED_KEY_SQL)},
+    )
 
 
 class Session(TimestampMixin, table=True):

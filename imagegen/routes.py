@@ -21,6 +21,10 @@ API_POLAR_WEBHOOK = "/api/webhooks/polar"
 API_IMAGE_FILE = "/api/images/file"
 API_IMAGE_DOWNLOAD = "/api/images/{image_id}/download"
 
+# Reflex's own backend routes: its websocket and its upload endpoint.
+REFLEX_EVENT = "/_event"
+REFLEX_UPLOAD = "/_upload"
+
 SESSION_COOKIE = "imagegen_session"
 
 

@@ -30,4 +30,5 @@ pytest_plugins = [
     "tests.fixtures.redis",
     "tests.fixtures.smtp",
     "tests.fixtures.users",
+    "tests.fixtures.live",
 ]

@@ -106,6 +106,7 @@ def reset_password(*, session: Session, token: str, new_password: str) -> User:
     user.email_verified = True  # they read a message sent to that address
     session.add(user)
     session.exec(delete(UserSession).where(col(UserSession.user_id) == user_id))  # type: ignore[call-overload]
+    auth.rotate_feed_key(session=session, user_id=user_id)
     return user
 
 
@@ -168,12 +169,15 @@ def revoke_session(*, session: Session, user_id: uuid.UUID, session_id: uuid.UUI
 def revoke_other_sessions(
     *, session: Session, user_id: uuid.UUID, keep_session_id: uuid.UUID
 ) -> int:
-    """Sign out everywhere else; returns how many sessions ended."""
+    """Sign out everywhere else (their tabs stop hearing the live feed); returns how many
+    sessions ended.
+    """
     result = session.exec(  # type: ignore[call-overload]
         delete(UserSession).where(
             col(UserSession.user_id) == user_id, col(UserSession.id) != keep_session_id
         )
     )
+    auth.rotate_feed_key(session=session, user_id=user_id)
     return int(result.rowcount)
 
 

@@ -23,7 +23,7 @@ from imagegen.models import (
     utcnow,
 )
 from imagegen.models import Session as UserSession
-from imagegen.services import credits
+from imagegen.services import auth, credits
 from imagegen.services.plans import record_plan_change
 from imagegen.settings import Settings
 
@@ -202,6 +202,7 @@ def set_disabled(
     if disabled:
         ended = session.execute(delete(UserSession).where(col(UserSession.user_id) == user.id))
         ended = ended.rowcount  # type: ignore[attr-defined]
+        auth.rotate_feed_key(session=session, user_id=user.id)  # its open tabs hear nothing
     audit(
         session,
         actor=actor,

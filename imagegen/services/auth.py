@@ -1,11 +1,12 @@
 """Accounts and server-side sessions: registration, password login, session lookup and logout."""
 
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
-from sqlmodel import Session, delete, select
+from sqlmodel import Session, col, delete, select, update
 
 from imagegen import security
 from imagegen.errors import EmailTaken, InvalidCredentials, InvalidInput
@@ -208,3 +209,12 @@ def end_session(*, session: Session, token: str | None) -> None:
     """Delete the session behind a cookie token (logout). Unknown tokens are ignored."""
     if token:
         session.exec(delete(UserSession).where(UserSession.token == security.hash_token(token)))  # type: ignore[call-overload]
+
+
+def rotate_feed_key(*, session: Session, user_id: uuid.UUID) -> None:
+    """Give the user's live feed a new secret name: tabs of sessions that were just revoked
+    stay linked to the old one and hear nothing more.
+    """
+    session.exec(  # type: ignore[call-overload]
+        update(User).where(col(User.id) == user_id).values(feed_key=secrets.token_hex(32))
+    )

@@ -17,6 +17,8 @@ class FeedSnapshot:
     images: list[Image]
     balance: credits.Balance
     plan: str
+    # The secret naming the user's live feed (server side only).
+    feed_key: str
 
 
 def snapshot(
@@ -36,4 +38,5 @@ def snapshot(
             allowance=credits.plan_allowance(settings, user.plan),
         ),
         plan=user.plan,
+        feed_key=user.feed_key,
     )

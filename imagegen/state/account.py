@@ -201,6 +201,7 @@ class AccountState(AuthState):
             return None
         if redirect:
             return redirect
+        await self._relink_after_rotation()
         await self.load()
         return rx.toast.success("Password changed; your other devices were signed out.")
 
@@ -238,8 +239,16 @@ class AccountState(AuthState):
         )
         if redirect:
             return redirect
+        await self._relink_after_rotation()
         await self.load()
         return rx.toast.success("Signed out everywhere else.")
+
+    async def _relink_after_rotation(self) -> None:
+        """Signing others out gave the live feed a new secret name: follow it in this tab
+        (the other tabs of this browser follow on their next page load).
+        """
+        if await self._refresh_user():
+            await self._linked_feed()
 
     @rx.var
     def linkable(self) -> list[dict[str, str]]:

@@ -14,7 +14,7 @@ from imagegen.redis_client import get_redis
 from imagegen.services import auth, flash
 from imagegen.services.throttle import Throttle
 from imagegen.settings import get_settings
-from imagegen.state.feed import load_snapshot, user_feed
+from imagegen.state.feed import UserFeed, load_snapshot, user_feed
 
 
 def _lookup(token: str | None) -> auth.SignedIn | None:
@@ -31,6 +31,8 @@ class AuthState(rx.State):
     _user_id: str = ""
     # Backend only: which session row this tab is signed in with.
     _session_id: str = ""
+    # Backend only: the secret naming the user's live feed (see state.feed.feed_token).
+    _feed_key: str = ""
     # Display name, email and plan of the signed-in user ("" when signed out).
     user_name: str = ""
     user_email: str = ""
@@ -71,14 +73,18 @@ class AuthState(rx.State):
         if signed_in is None:
             self._user_id, self.user_name, self.user_email, self.user_plan = "", "", "", ""
             self.is_admin = False
-            self._session_id = ""
+            self._session_id, self._feed_key = "", ""
             return False
         user = signed_in.user
         self._user_id, self.user_name, self.user_email = str(user.id), user.name, user.email
         self.user_plan, self.email_verified = user.plan, user.email_verified
         self.is_admin = user.role == "admin"
-        self._session_id = str(signed_in.session_id)
+        self._session_id, self._feed_key = str(signed_in.session_id), user.feed_key
         return True
+
+    async def _linked_feed(self) -> UserFeed:
+        """This tab's feed, linked to the signed-in user's shared one."""
+        return await user_feed(self, self._feed_key)
 
     @rx.event
     async def require_login(self):
@@ -87,7 +93,7 @@ class AuthState(rx.State):
         """
         if not await self._refresh_user():
             return rx.redirect(routes.LOGIN)
-        shared = await user_feed(self, self._user_id)
+        shared = await self._linked_feed()
         snap = await load_snapshot(self._user_id, images=False)
         if snap is not None:
             shared._apply_balance(snap)

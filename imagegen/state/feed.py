@@ -14,14 +14,19 @@ from imagegen.state.cards import card, credits_text
 FEED_LIMIT = 48  # newest cards kept in the shared feed; older ones load per tab
 
 
-def user_token(user_id: str) -> str:
-    """The shared-state token of a user's tabs (no underscores allowed)."""
-    return f"user-{user_id}"
+def feed_token(feed_key: str) -> str:
+    """The shared-state token every tab of a user links to: named by the user's secret
+    `feed_key`, never by anything a browser sees. A socket whose client token equalled it
+    would read the feed, so sockets may only name UUIDs (`middleware.socket_token_guard`)
+    and this is never one (nor has an underscore, which Reflex forbids).
+    """
+    return f"feed-{feed_key}"
 
 
 class UserFeed(rx.SharedState):
-    """Newest images, credits and plan of one user. Linked to `user-<id>`, so a change made
-    by any tab, a worker or a webhook shows in every open tab of that user.
+    """Newest images, credits and plan of one user. Linked to the user's secret
+    `feed_token`, so a change made by any tab, a worker or a webhook shows in every open tab
+    of that user and nowhere else.
     """
 
     # Gallery cards, newest first.
@@ -81,11 +86,12 @@ async def load_snapshot(user_id: str, *, images: bool = True) -> feed.FeedSnapsh
     return await asyncio.to_thread(_snapshot, user_id, images)
 
 
-async def user_feed(state: rx.State, user_id: str) -> UserFeed:
-    """This tab's feed: linked to the user's shared feed under live push; under
-    LIVE_UPDATES=poll the tab's own, as every tab then fetches for itself (the baseline).
+async def user_feed(state: rx.State, feed_key: str) -> UserFeed:
+    """This tab's feed: linked to the user's shared feed under live push (re-linked when the
+    key was rotated); under LIVE_UPDATES=poll the tab's own, as every tab then fetches for
+    itself (the baseline).
     """
     own = await state.get_state(UserFeed)
-    if get_settings().live_updates == "poll":
+    if get_settings().live_updates == "poll" or not feed_key:
         return own
-    return await own._link_to(user_token(user_id))
+    return await own._link_to(feed_token(feed_key))

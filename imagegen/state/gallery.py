@@ -17,7 +17,7 @@ from imagegen.services import auth, feed, generation, intake
 from imagegen.settings import get_settings
 from imagegen.state.auth import AuthState
 from imagegen.state.cards import card
-from imagegen.state.feed import UserFeed, load_snapshot, user_feed
+from imagegen.state.feed import UserFeed, load_snapshot
 
 
 class GalleryState(AuthState):
@@ -83,7 +83,7 @@ class GalleryState(AuthState):
         """on_load: link this tab to the user's feed and fill it from the database."""
         if not self._user_id:
             return
-        linked = await user_feed(self, self._user_id)
+        linked = await self._linked_feed()
         snap = await load_snapshot(self._user_id)
         if snap is not None:
             linked._apply_snapshot(snap)

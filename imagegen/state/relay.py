@@ -15,18 +15,19 @@ from imagegen.realtime import EVENTS_KEY, parse
 from imagegen.services import feed, generation
 from imagegen.settings import get_settings
 from imagegen.state.cards import card
-from imagegen.state.feed import UserFeed, user_token
+from imagegen.state.feed import UserFeed, feed_token
 
 log = logging.getLogger(__name__)
 
 
 class _SharedTokenNoise(logging.Filter):
-    """Reflex warns that the shared token `user-<id>` is "a disconnected client" each time the
-    relay writes to it; it is not a socket, the fan-out to the real tabs happens regardless.
+    """Reflex warns that a user's shared feed token is "a disconnected client" each time the
+    relay writes to it; it is not a socket, and the fan-out to the real tabs happens
+    regardless. The filter also keeps that secret token out of the logs.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "send delta to disconnected client 'user-" not in record.getMessage()
+        return "send delta to disconnected client 'feed-" not in record.getMessage()
 
 
 logging.getLogger("reflex.app").addFilter(_SharedTokenNoise())
@@ -52,7 +53,7 @@ async def apply_event(app: rx.App, event: dict[str, str]) -> None:
     snap, image_card = await asyncio.to_thread(_load, user_id, image_id)
     if snap is None:
         return
-    token = rx.BaseStateToken(ident=user_token(user_id), cls=UserFeed)
+    token = rx.BaseStateToken(ident=feed_token(snap.feed_key), cls=UserFeed)
     async with app.modify_state(token) as root:
         shared = await root.get_state(UserFeed)
         if image_id and shared.loaded:

@@ -224,3 +224,60 @@ class TestSignInMethods:
         other = create_user(db, name="Other")
         with pytest.raises(InvalidInput, match="already linked"):
             accounts.link_identity(session=db, user_id=other.id, identity=self._identity("gh-2"))
+
+
+class TestFeedKey:
+    """The secret naming a user's live feed: random per user, rotated whenever sessions are
+    revoked, so tabs of a revoked session hear nothing more."""
+
+    @staticmethod
+    def _key(db: Session, user: User) -> str:
+        return db.exec(
+            text('select feed_key from "user" where id = :id'), params={"id": user.id}
+        ).one()[0]  # type: ignore[call-overload]
+
+    def test_each_user_gets_256_random_bits(self, db: Session, user: User) -> None:
+        from tests.fixtures.users import create_user
+
+        other = create_user(db, name="Grace")
+        assert re.fullmatch(r"[0-9a-f]{64}", user.feed_key)
+        assert user.feed_key != other.feed_key
+        # Rows written without the application (as the migration fills old users) get one too.
+        db.exec(
+            text(
+                "insert into \"user\" (id, name, email) values (gen_random_uuid(), 'Raw', 'raw@example.com')"
+            )
+        )  # type: ignore[call-overload]
+        raw = db.exec(text("select feed_key from \"user\" where email = 'raw@example.com'")).one()[
+            0
+        ]  # type: ignore[call-overload]
+        assert re.fullmatch(r"[0-9a-f]{64}", raw) and raw not in (user.feed_key, other.feed_key)
+
+    def test_sign_out_everywhere_else_rotates_it(self, db: Session, user: User) -> None:
+        _, mine = auth.create_session(session=db, user=user, ip_address=None, user_agent=None)
+        before = self._key(db, user)
+        accounts.revoke_other_sessions(session=db, user_id=user.id, keep_session_id=mine.id)
+        assert self._key(db, user) != before
+
+    def test_password_reset_rotates_it(self, db: Session, user: User) -> None:
+        before = self._key(db, user)
+        message = accounts.password_reset_email(session=db, email=user.email, app_url=APP)
+        accounts.reset_password(session=db, token=_token(message), new_password="long-enough-now")
+        assert self._key(db, user) != before
+
+    def test_password_change_rotates_it(self, db: Session, user: User) -> None:
+        _, mine = auth.create_session(session=db, user=user, ip_address=None, user_agent=None)
+        before = self._key(db, user)
+        accounts.change_password(
+            session=db,
+            user=user,
+            current=DEFAULT_PASSWORD,
+            new="new-password-1",
+            keep_session_id=mine.id,
+        )
+        assert self._key(db, user) != before
+
+    def test_signing_in_again_keeps_it(self, db: Session, user: User) -> None:
+        before = self._key(db, user)
+        auth.create_session(session=db, user=user, ip_address=None, user_agent=None)
+        assert self._key(db, user) == before

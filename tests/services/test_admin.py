@@ -103,11 +103,12 @@ def test_disabling_signs_out_everywhere_and_stops_keys_and_sign_in() -> None:
         user = db.get(User, normal)
         token, _row = auth.create_session(session=db, user=user, ip_address=None, user_agent=None)
         key, _ = api_keys.create_key(session=db, user_id=normal, name="k")
-        email = user.email
+        email, feed_key = user.email, user.feed_key
     with session_scope() as db:
         admin.set_disabled(session=db, actor=db.get(User, boss), user_id=normal, disabled=True)
     with session_scope() as db:
         assert db.exec(select(UserSession).where(UserSession.user_id == normal)).all() == []
+        assert db.get(User, normal).feed_key != feed_key  # open tabs hear nothing more
         assert auth.resolve_session(session=db, token=token) is None
         assert api_keys.authenticate(session=db, plaintext=key) is None
         with pytest.raises(InvalidInput, match="This account is disabled"):

@@ -5,10 +5,12 @@ handshake exactly as a browser sends it. It keeps the merged state the tab would
 """
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 import socketio
 
@@ -19,16 +21,20 @@ FIELD_SUFFIX = "_rx_state_"
 class ReflexTab:
     """One open tab of the app (no rendering)."""
 
-    def __init__(self, url: str, cookie: str) -> None:
+    def __init__(self, url: str, cookie: str | None, token: str | None = None) -> None:
         self.url, self.cookie = url, cookie
-        self.token = str(uuid.uuid4())
+        # The tab's client token: the frontend makes a UUID; an attacker may send anything.
+        self.token = token if token is not None else str(uuid.uuid4())
         self.state: dict[str, dict[str, Any]] = {}
+        # Every frame the server sent, as received (what an attacker would read).
+        self.frames: list[str] = []
         self.errors: list[str] = []
         self._changed = asyncio.Event()
         self._sio = socketio.AsyncClient(reconnection=False)
         self._sio.on("event", self._on_update, namespace="/_event")
 
     async def _on_update(self, update: dict[str, Any]) -> None:
+        self.frames.append(json.dumps(update))
         for substate, fields in (update.get("delta") or {}).items():
             self.state.setdefault(substate, {}).update(
                 {name.removesuffix(FIELD_SUFFIX): value for name, value in fields.items()}
@@ -38,12 +44,15 @@ class ReflexTab:
     async def open(self, path: str = "/") -> None:
         """Connect and hydrate the page (its on_load handlers run), like a page load."""
         router = {"pathname": path, "asPath": path}
+        headers = {"Origin": self.url}
+        if self.cookie:
+            headers["Cookie"] = self.cookie
         await self._sio.connect(
-            f"{self.url}?token={self.token}",
+            f"{self.url}?{urlencode({'token': self.token})}",
             socketio_path="/_event",
             namespaces=["/_event"],
             transports=["websocket"],
-            headers={"Cookie": self.cookie, "Origin": self.url},
+            headers=headers,
             auth={"event": {"name": f"{ROOT_STATE}.hydrate_and_load", "router_data": router}},
             wait_timeout=30,
         )
