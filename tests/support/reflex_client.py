@@ -88,3 +88,7 @@ class ReflexTab:
     async def close(self) -> None:
         """Close the socket (the tab goes away)."""
         await self._sio.disconnect()
+
+    async def discard(self) -> None:
+        """Release what a refused connection left open (its HTTP session)."""
+        await self._sio.eio._reset()
