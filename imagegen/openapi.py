@@ -63,6 +63,7 @@ def _form_post(summary: str, form: dict[str, Any], done: str) -> dict[str, Any]:
             "responses": {
                 "303": _redirect(done),
                 "403": _CROSS_SITE,
+                "413": {"description": "The form is over 16 KB.", "content": _TEXT},
                 "503": _UNAVAILABLE,
             },
         }
@@ -188,12 +189,14 @@ def openapi_schema() -> dict[str, Any]:
             ),
             "/api/metrics": {
                 "get": {
-                    "summary": "Prometheus metrics",
+                    "summary": "Prometheus metrics (`Authorization: Bearer <METRICS_TOKEN>`)",
                     "responses": {
                         "200": {
                             "description": "Text exposition format.",
                             "content": {"text/plain": {"schema": {"type": "string"}}},
                         },
+                        "401": {"description": "No or a wrong bearer token.", "content": _TEXT},
+                        "404": {"description": "METRICS_TOKEN is not set.", "content": _TEXT},
                         "503": _UNAVAILABLE,
                     },
                 }
@@ -213,6 +216,7 @@ def openapi_schema() -> dict[str, Any]:
                                 "image/webp": {"schema": {"type": "string"}},
                             },
                         },
+                        "304": {"description": "The browser's copy is current (ETag)."},
                         "404": _NOT_FOUND,
                         "503": _UNAVAILABLE,
                     },
@@ -228,6 +232,7 @@ def openapi_schema() -> dict[str, Any]:
                             "content": _PNG,
                         },
                         "302": _redirect("ImageKit's URL with ik-attachment."),
+                        "304": {"description": "The browser's copy is current (ETag)."},
                         "404": _NOT_FOUND,
                         "503": _UNAVAILABLE,
                     },
@@ -303,6 +308,7 @@ def _v1_errors(*codes: str) -> dict[str, Any]:
         "401": "Missing, wrong or revoked API key.",
         "402": "Out of credits (nothing was charged).",
         "404": "No such image (or not yours).",
+        "413": "The body is over 64 KB.",
         "429": "Too many requests per minute, or too many images in progress.",
         "500": "Every image of the request failed; the credits were refunded.",
         "503": "The database or Redis is briefly unavailable.",
@@ -346,7 +352,7 @@ def openapi_v1_schema() -> dict[str, Any]:
                             {"$ref": "#/components/schemas/Accepted"},
                             "Queued (async, or still running after the wait).",
                         ),
-                        **_v1_errors("400", "401", "402", "429", "500", "503"),
+                        **_v1_errors("400", "401", "402", "413", "429", "500", "503"),
                     },
                 }
             },
