@@ -14,7 +14,7 @@ from typing import Any
 
 import anyio
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -164,6 +164,12 @@ class GenerationBody(BaseModel):
     response_format: str | None = None
     run_async: bool = Field(default=False, alias="async")
 
+    @field_validator("n", mode="before")
+    @classmethod
+    def _whole_number(cls, value: Any) -> Any:
+        """3.0 is the integer 3 in JSON."""
+        return int(value) if isinstance(value, float) and value.is_integer() else value
+
 
 def _invalid(exc: ValidationError) -> InvalidField:
     """The first problem of a body, in words that name the field."""
@@ -185,12 +191,11 @@ def _parse_generation(raw: dict[str, Any]) -> tuple[generation.GenerationRequest
         body = GenerationBody.model_validate(raw)
     except ValidationError as exc:
         raise _invalid(exc) from None
-    size = body.size or "1024x1024"
-    size = "1024x1024" if size == "auto" else size
-    quality = body.quality or "medium"
+    size = "1024x1024" if body.size in (None, "auto") else body.size
+    quality = "medium" if body.quality is None else body.quality
     quality = QUALITY_ALIASES.get(quality, quality)
     style = None if body.style in OPENAI_STYLES else body.style
-    response_format = body.response_format or "url"
+    response_format = "url" if body.response_format is None else body.response_format
     if response_format not in ("url", "b64_json"):
         raise InvalidField("`response_format` must be url or b64_json.", "response_format")
     request = generation.validate_request(

@@ -6,6 +6,7 @@ Tests hold every route to it with schemathesis.
 from typing import Any
 
 from imagegen import routes
+from imagegen.services.generation import STYLES
 
 _TEXT = {"text/plain": {"schema": {"type": "string"}}}
 _PNG = {"image/png": {"schema": {"type": "string"}}}
@@ -302,6 +303,10 @@ _V1_ERROR = {"$ref": "#/components/schemas/Error"}
 _V1_IMAGE = {"$ref": "#/components/schemas/Image"}
 
 
+_CONTROL = "\\x00-\\x1f\\x7f-\\x9f\\ud800-\\udfff"
+_PROMPT_CHAR = "[^\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\ud800-\\udfff]"
+
+
 def _v1_errors(*codes: str) -> dict[str, Any]:
     texts = {
         "400": "Invalid request (OpenAI's error shape).",
@@ -426,13 +431,37 @@ def openapi_v1_schema() -> dict[str, Any]:
                 "GenerationRequest": {
                     "type": "object",
                     "properties": {
-                        "prompt": {"type": "string", "minLength": 1, "maxLength": 4000},
-                        "n": {"type": "integer", "minimum": 1, "maximum": 4},
-                        "size": {"enum": ["1024x1024", "1536x1024", "1024x1536", "auto"]},
-                        "quality": {"enum": ["low", "medium", "high", "auto", "standard", "hd"]},
-                        "style": {"type": "string"},
-                        "model": {"type": "string", "description": "Accepted and ignored."},
-                        "response_format": {"enum": ["url", "b64_json"]},
+                        "prompt": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 4000,
+                            # Something besides spaces; no control characters but newline/tab.
+                            "pattern": f"^{_PROMPT_CHAR}*[^\\s{_CONTROL}]{_PROMPT_CHAR}*$",
+                        },
+                        "n": {
+                            "type": ["integer", "null"],
+                            "minimum": 1,
+                            "maximum": 4,
+                            "description": "Default 1.",
+                        },
+                        "size": {
+                            "enum": ["1024x1024", "1536x1024", "1024x1536", "auto", None],
+                            "description": "Default 1024x1024 (also for auto).",
+                        },
+                        "quality": {
+                            "enum": ["low", "medium", "high", "auto", "standard", "hd", None],
+                            "description": "Default medium (also for auto and standard).",
+                        },
+                        "style": {
+                            "enum": [*STYLES, "vivid", "natural", None],
+                            "description": "A style preset; dall-e-3's vivid and natural are "
+                            "accepted and ignored.",
+                        },
+                        "model": {
+                            "type": ["string", "null"],
+                            "description": "Accepted and ignored.",
+                        },
+                        "response_format": {"enum": ["url", "b64_json", None]},
                         "async": {"type": "boolean"},
                     },
                     "required": ["prompt"],

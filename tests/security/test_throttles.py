@@ -28,7 +28,7 @@ def _message(response) -> str:
 
 def spellings(email: str, count: int) -> list[str]:
     """Different spellings of one address that the user lookup treats as the same: letters of
-    the domain in fullwidth form (ｅ for e), in every combination (2^7 for example.com)."""
+    the domain in fullwidth form (U+FF45 for e), in every combination (2^7 for example.com)."""
     local, domain = email.split("@")
     letters = [i for i, c in enumerate(domain) if c.isalpha()]
     out = []
@@ -138,9 +138,7 @@ def test_free_credits_need_a_verified_email_in_production_by_default() -> None:
     assert Settings(_env_file=None, app_env="production", **base).require_verified_email is True
     assert Settings(_env_file=None, app_env="development", **base).require_verified_email is False
     assert Settings(_env_file=None, app_env="testing", **base).require_verified_email is False
-    explicit = Settings(
-        _env_file=None, app_env="production", require_verified_email=False, **base
-    )
+    explicit = Settings(_env_file=None, app_env="production", require_verified_email=False, **base)
     assert explicit.require_verified_email is False
 
 
