@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCH_DB = "imagegen_bench"
+BENCH_DB = os.environ.get("BENCH_DB", "imagegen_bench")
 ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 os.environ.update(
     APP_ENV="testing",
@@ -245,6 +245,10 @@ def main() -> None:
         "poll": poll,
         "p95_ratio": round(poll["p95_ms"] / max(push["p95_ms"], 0.001), 1),
     }
+    from bench import signin_storm
+
+    print("the app under 200 sign-ins at once with random emails …", flush=True)
+    results["signin_storm"] = signin_storm.run_app_and_storm(log_dir)
 
     visible = results["done_to_visible"]
     missed = f"{visible['push']['missing']}, {visible['poll']['missing']}"
@@ -279,6 +283,7 @@ def main() -> None:
         ("submit → queued, 100 users at once (ms)", _p50_p95(burst), ""),
         ("submit errors (spread + at once)", spread["errors"] + burst["errors"], "0"),
         ("backend memory per connected tab (KB)", results["memory"]["kb_per_tab"], "≤ 500"),
+        *((name, value, "") for name, value in signin_storm.table(results["signin_storm"])),
     ]
     for name, value, target in rows:
         print(f"{name:<46}{value!s:>16}  {target}")

@@ -4,10 +4,12 @@ Mounted in front of Reflex through `rx.App(api_transformer=...)`. Sessions live 
 HttpOnly cookie that JavaScript never sees; these routes are the only place it is set.
 """
 
+import asyncio
 import functools
 import json
 import logging
 import uuid
+import weakref
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
@@ -20,7 +22,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from imagegen import api_v1, routes, share_page
+from imagegen import api_v1, routes, security, share_page
+from imagegen.bodies import BodyTooLarge, read_body, read_form
 from imagegen.db import get_engine, session_scope
 from imagegen.errors import (
     ImagegenError,
@@ -31,13 +34,19 @@ from imagegen.errors import (
 )
 from imagegen.models import Image, utcnow
 from imagegen.providers.compose import get_storage
-from imagegen.providers.image_storage import LocalImageStorage
+from imagegen.providers.image_storage import THUMB_WIDTHS, LocalImageStorage
 from imagegen.providers.oauth import configured_providers
 from imagegen.realtime import publish_account_changed
 from imagegen.redis_client import get_redis
 from imagegen.services import accounts, api_keys, auth, billing_events, flash, generation, health
 from imagegen.services.mail import send_after_commit
-from imagegen.services.throttle import Throttle
+from imagegen.services.throttle import (
+    Throttle,
+    login_failures,
+    registrations_per_ip,
+    reset_requests,
+    sign_ins_per_ip,
+)
 from imagegen.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -47,8 +56,32 @@ MAX_FORM_BYTES = 16 * 1024
 
 def login_throttle() -> Throttle:
     """5 failures per email+IP per 15 minutes (configurable)."""
-    settings = get_settings()
-    return Throttle("login", settings.login_max_failures, settings.login_window_seconds)
+    return login_failures(get_settings())
+
+
+def throttle_email(raw: str) -> str:
+    """The email as the user lookup sees it (so every spelling of one address shares one
+    budget); what does not parse is only lower-cased (it matches no account anyway).
+    """
+    try:
+        return auth.normalize_email(raw[:320])
+    except InvalidInput:
+        return raw.strip().lower()[:320]
+
+
+_password_limiters: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter]"
+_password_limiters = weakref.WeakKeyDictionary()
+
+
+def password_limiter() -> anyio.CapacityLimiter:
+    """Threads for the routes that hash or check a password: as many as hashing slots, so the
+    requests beyond them wait in the event loop, not in threads /api/health needs too.
+    """
+    loop = asyncio.get_running_loop()
+    limiter = _password_limiters.get(loop)
+    if limiter is None:
+        limiter = _password_limiters[loop] = anyio.CapacityLimiter(security.HASHING_SLOTS)
+    return limiter
 
 
 def client_ip(request: Request) -> str:
@@ -86,10 +119,7 @@ def _back(path: str, error: ImagegenError, **keep: str) -> RedirectResponse:
 
 
 async def _form(request: Request) -> dict[str, str]:
-    if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
-        return {}
-    form = await request.form()
-    return {k: v for k, v in form.items() if isinstance(v, str)}
+    return await read_form(request, MAX_FORM_BYTES)
 
 
 def _signed_in(user: auth.User, request: Request) -> RedirectResponse:
@@ -111,25 +141,36 @@ async def login(request: Request) -> Response:
     if not same_origin(request):
         return Response("Cross-site request refused.", status_code=403)
     form = await _form(request)
-    email, password = form.get("email", "").strip(), form.get("password", "")
+    email, password = form.get("email", "").strip()[:320], form.get("password", "")
     ip = client_ip(request)
     throttle, redis_client = login_throttle(), get_redis()
-    key = (email.lower(), ip)
+    key = (throttle_email(email), ip)
+
+    def admit() -> Response | None:
+        """The per-IP budget and this email's failures, before any password work."""
+        try:
+            sign_ins_per_ip(get_settings()).hit(redis_client, ip)
+            throttle.check(redis_client, *key)
+        except TooManyAttempts as exc:
+            return _back(routes.LOGIN, exc, email=email)
+        return None
 
     def attempt() -> Response:
         try:
-            throttle.check(redis_client, *key)
             with session_scope() as db:
                 user = auth.authenticate(session=db, email=email, password=password)
         except InvalidCredentials as exc:
             throttle.record_failure(redis_client, *key)
             return _back(routes.LOGIN, exc, email=email)
-        except (TooManyAttempts, InvalidInput) as exc:  # throttled, or a disabled account
+        except InvalidInput as exc:  # a disabled account
             return _back(routes.LOGIN, exc, email=email)
         throttle.reset(redis_client, *key)
         return _signed_in(user, request)
 
-    return await anyio.to_thread.run_sync(attempt)
+    refused = await anyio.to_thread.run_sync(admit)
+    if refused is not None:
+        return refused
+    return await anyio.to_thread.run_sync(attempt, limiter=password_limiter())
 
 
 async def register(request: Request) -> Response:
@@ -138,6 +179,15 @@ async def register(request: Request) -> Response:
         return Response("Cross-site request refused.", status_code=403)
     form = await _form(request)
     name, email = form.get("name", ""), form.get("email", "")
+    ip, redis_client = client_ip(request), get_redis()
+    budget = registrations_per_ip(get_settings())
+
+    def admit() -> Response | None:
+        try:
+            budget.hit(redis_client, ip)  # counted before the account exists: no race past it
+        except TooManyAttempts as exc:
+            return _back(routes.REGISTER, exc, name=name.strip()[:100], email=email.strip()[:320])
+        return None
 
     def attempt() -> Response:
         try:
@@ -152,16 +202,20 @@ async def register(request: Request) -> Response:
                     ),
                 )
         except ImagegenError as exc:
+            budget.give_back(redis_client, ip)  # no account was made
             return _back(routes.REGISTER, exc, name=name.strip()[:100], email=email.strip()[:320])
         log.info("registered user %s", user.id)
         return _signed_in(user, request)
 
-    return await anyio.to_thread.run_sync(attempt)
+    refused = await anyio.to_thread.run_sync(admit)
+    if refused is not None:
+        return refused
+    return await anyio.to_thread.run_sync(attempt, limiter=password_limiter())
 
 
 def reset_throttle() -> Throttle:
     """At most 5 reset requests per email+IP an hour."""
-    return Throttle("reset", 5, 3600)
+    return reset_requests()
 
 
 async def forgot_password(request: Request) -> Response:
@@ -172,7 +226,7 @@ async def forgot_password(request: Request) -> Response:
         return Response("Cross-site request refused.", status_code=403)
     form = await _form(request)
     email = form.get("email", "").strip()[:320]
-    key = (email.lower(), client_ip(request))
+    key = (throttle_email(email), client_ip(request))
 
     def request_reset() -> Response:
         throttle, client = reset_throttle(), get_redis()
@@ -212,7 +266,7 @@ async def reset_password(request: Request) -> Response:
         )
         return RedirectResponse(f"{routes.LOGIN}?{urlencode({'flash': done})}", status_code=303)
 
-    return await anyio.to_thread.run_sync(reset)
+    return await anyio.to_thread.run_sync(reset, limiter=password_limiter())
 
 
 async def verify_email(request: Request) -> Response:
@@ -386,15 +440,18 @@ async def image_file(request: Request) -> Response:
         storage = _local_storage()
         if image is None or image.storage_key != key or storage is None:
             return NOT_FOUND
-        width = request.query_params.get("w", "")
+        width = thumb_width(request.query_params.get("w", ""), image.width)
+        headers = private_cache(request, image, f"{key}?w={width}")
+        if headers is None:
+            return Response(status_code=304, headers=_validators(image, f"{key}?w={width}"))
         try:
-            if width.isdigit() and 16 <= int(width) < (image.width or 4096):
-                data, media = storage.thumbnail(key=key, width=int(width)), "image/webp"
+            if width:
+                data, media = storage.thumbnail(key=key, width=width), "image/webp"
             else:
                 data, media = storage.read(key=key), "image/png"
         except (FileNotFoundError, ValueError):
             return NOT_FOUND
-        return Response(data, media_type=media, headers=PRIVATE_CACHE)
+        return Response(data, media_type=media, headers=headers)
 
     return await anyio.to_thread.run_sync(serve)
 
@@ -408,6 +465,11 @@ async def image_download(request: Request) -> Response:
         if image is None or image.status != "completed" or not image.storage_key:
             return NOT_FOUND
         filename = f"imagegen-{image.id}.png"
+        headers = private_cache(request, image, f"{image.storage_key}?download")
+        if headers is None:
+            return Response(
+                status_code=304, headers=_validators(image, f"{image.storage_key}?download")
+            )
         storage = _local_storage()
         if storage is None:  # a CDN: let it send the bytes as an attachment
             return RedirectResponse(f"{image.image_url}?ik-attachment=true", status_code=302)
@@ -418,13 +480,45 @@ async def image_download(request: Request) -> Response:
         return Response(
             data,
             media_type="image/png",
-            headers={**PRIVATE_CACHE, "content-disposition": f'attachment; filename="{filename}"'},
+            headers={**headers, "content-disposition": f'attachment; filename="{filename}"'},
         )
 
     return await anyio.to_thread.run_sync(serve)
 
 
-PRIVATE_CACHE = {"cache-control": "private, max-age=3600", "x-content-type-options": "nosniff"}
+# The browser keeps a private image but asks again before each use (a cheap 304 while it is
+# still the owner's): once the image is deleted or the user signs out, it is gone for them.
+PRIVATE_CACHE = {"cache-control": "private, no-cache", "x-content-type-options": "nosniff"}
+
+
+def thumb_width(raw: str, image_width: int | None) -> int | None:
+    """The thumbnail width to serve for `?w=`: the allowed width nearest the one asked for,
+    None (the original) when none was asked or it is not smaller than the image.
+    """
+    if not raw.isdigit() or len(raw) > 6:
+        return None
+    width = min(THUMB_WIDTHS, key=lambda allowed: (abs(allowed - int(raw)), allowed))
+    return width if width < (image_width or 4096) else None
+
+
+def _validators(image: Image, variant: str) -> dict[str, str]:
+    """ETag and Last-Modified of one stored variant (stored files never change)."""
+    etag = '"' + security.hash_token(f"{image.id}|{variant}")[:32] + '"'
+    stamp = image.completed_at or image.created_at
+    return {
+        **PRIVATE_CACHE,
+        "etag": etag,
+        "last-modified": stamp.strftime("%a, %d %b %Y %H:%M:%S GMT"),
+    }
+
+
+def private_cache(request: Request, image: Image, variant: str) -> dict[str, str] | None:
+    """The caching headers of a private image; None when the browser's copy is current (304)."""
+    headers = _validators(image, variant)
+    sent = request.headers.get("if-none-match", "")
+    if headers["etag"] in (tag.strip().removeprefix("W/") for tag in sent.split(",")):
+        return None
+    return headers
 
 
 def _local_storage() -> "LocalImageStorage | None":
@@ -449,11 +543,7 @@ async def polar_webhook(request: Request) -> Response:
     )
 
     settings = get_settings()
-    if int(request.headers.get("content-length") or 0) > MAX_WEBHOOK_BYTES:
-        return JSONResponse({"error": "payload too large"}, status_code=413)
-    body = await request.body()
-    if len(body) > MAX_WEBHOOK_BYTES:
-        return JSONResponse({"error": "payload too large"}, status_code=413)
+    body = await read_body(request, MAX_WEBHOOK_BYTES)
     if not settings.polar_webhook_secret:
         return JSONResponse({"error": "webhooks are not configured"}, status_code=403)
     try:
@@ -510,8 +600,28 @@ async def readiness(_: Request) -> JSONResponse:
     return JSONResponse({"ready": ready, **body}, status_code=200 if ready else 503)
 
 
-async def metrics(_: Request) -> Response:
-    """GET /api/metrics: Prometheus text format."""
+def metrics_allowed(request: Request) -> Response | None:
+    """None when the request carries METRICS_TOKEN; else 404 (no token configured: the route
+    does not exist) or 401.
+    """
+    expected = get_settings().metrics_token
+    if not expected:
+        return NOT_FOUND
+    sent = api_v1.bearer_token(request)
+    if sent is None or not security.tokens_equal(sent, expected):
+        return Response(
+            "A bearer token is required.",
+            status_code=401,
+            media_type="text/plain",
+            headers={"www-authenticate": 'Bearer realm="metrics"'},
+        )
+    return None
+
+
+async def metrics(request: Request) -> Response:
+    """GET /api/metrics: Prometheus text format, for `Authorization: Bearer <METRICS_TOKEN>`."""
+    if (refused := metrics_allowed(request)) is not None:
+        return refused
     from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
     from imagegen.services.metrics import ImagegenCollector
@@ -547,6 +657,15 @@ UNAVAILABLE_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"
 try again in a few seconds.</p></body></html>"""
 
 
+async def _too_large(request: Request, exc: Exception) -> Response:
+    """A body over its route's limit: 413 in the shape the caller reads."""
+    if request.url.path.startswith("/api/v1/"):
+        return api_v1.error(413, str(exc), "invalid_request_error", "request_too_large")
+    if request.url.path.startswith("/api/webhooks/"):
+        return JSONResponse({"error": "payload too large"}, status_code=413)
+    return Response("The form is too large.", status_code=413, media_type="text/plain")
+
+
 async def _unavailable(request: Request, exc: Exception) -> Response:
     """A database or Redis outage: 503 with Retry-After, in the shape the caller reads."""
     what = "database" if isinstance(exc, (OperationalError, InterfaceError)) else "queue"
@@ -566,6 +685,7 @@ def build_api() -> Starlette:
     """The Starlette app Reflex mounts its own routes under."""
     return Starlette(
         exception_handlers={
+            BodyTooLarge: _too_large,
             OperationalError: _unavailable,
             InterfaceError: _unavailable,
             redis.ConnectionError: _unavailable,

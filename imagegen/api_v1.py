@@ -14,9 +14,11 @@ from typing import Any
 
 import anyio
 import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from imagegen.bodies import read_body
 from imagegen.db import session_scope
 from imagegen.errors import (
     ContentFlagged,
@@ -99,7 +101,7 @@ def _refusal(exc: ImagegenError) -> JSONResponse:
         return error(400, str(exc), "invalid_request_error", "content_policy_violation", "prompt")
     if isinstance(exc, ModerationUnavailable):
         return error(503, str(exc), "server_error", "moderation_unavailable")
-    return error(400, str(exc), "invalid_request_error")
+    return error(400, str(exc), "invalid_request_error", param=getattr(exc, "param", None))
 
 
 def absolute_url(image: Image) -> str | None:
@@ -137,39 +139,73 @@ def _image_bytes(image: Image) -> bytes:
     return response.content
 
 
-def _parse_generation(body: dict[str, Any]) -> tuple[generation.GenerationRequest, str, bool]:
+class InvalidField(InvalidInput):
+    """A field of the body is missing or wrong; `param` names it (OpenAI's `param`)."""
+
+    def __init__(self, message: str, param: str | None) -> None:
+        super().__init__(message)
+        self.param = param
+
+
+class GenerationBody(BaseModel):
+    """The body of POST /images/generations: OpenAI's fields, strictly typed (a list where a
+    string belongs is a 400, never a crash); fields we do not know are ignored, as OpenAI's
+    newer parameters may be sent by its clients.
+    """
+
+    model_config = ConfigDict(strict=True, extra="ignore", populate_by_name=True)
+
+    prompt: str
+    n: int | None = None
+    size: str | None = None
+    quality: str | None = None
+    style: str | None = None
+    model: str | None = None  # accepted and ignored
+    response_format: str | None = None
+    run_async: bool = Field(default=False, alias="async")
+
+    @field_validator("n", mode="before")
+    @classmethod
+    def _whole_number(cls, value: Any) -> Any:
+        """3.0 is the integer 3 in JSON."""
+        return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _invalid(exc: ValidationError) -> InvalidField:
+    """The first problem of a body, in words that name the field."""
+    first = exc.errors()[0]
+    param = str(first["loc"][0]) if first["loc"] else None
+    if first["type"] == "missing":
+        return InvalidField(f"`{param}` is required.", param)
+    expected = first["msg"].removeprefix("Input should be ").rstrip(".")
+    return InvalidField(f"`{param}` should be {expected}.", param)
+
+
+def _parse_generation(raw: dict[str, Any]) -> tuple[generation.GenerationRequest, str, bool]:
     """(request, response_format, async) from an OpenAI images request.
 
     Raises:
         InvalidInput: a field has the wrong type or an unsupported value.
     """
-    prompt = body.get("prompt")
-    if not isinstance(prompt, str):
-        raise InvalidInput("`prompt` is required and must be a string.")
-    n = body.get("n", 1)
-    if n is None:
-        n = 1
-    if not isinstance(n, int) or isinstance(n, bool):
-        raise InvalidInput("`n` must be an integer.")
-    size = body.get("size") or "1024x1024"
-    size = "1024x1024" if size == "auto" else size
-    quality = body.get("quality") or "medium"
+    try:
+        body = GenerationBody.model_validate(raw)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+    size = "1024x1024" if body.size in (None, "auto") else body.size
+    quality = "medium" if body.quality is None else body.quality
     quality = QUALITY_ALIASES.get(quality, quality)
-    style = body.get("style")
-    if style in OPENAI_STYLES:
-        style = None
-    response_format = body.get("response_format") or "url"
+    style = None if body.style in OPENAI_STYLES else body.style
+    response_format = "url" if body.response_format is None else body.response_format
     if response_format not in ("url", "b64_json"):
-        raise InvalidInput("`response_format` must be url or b64_json.")
-    wait = body.get("async", False)
-    if not isinstance(wait, bool):
-        raise InvalidInput("`async` must be true or false.")
-    if not all(isinstance(v, str) for v in (size, quality)) or not isinstance(style, str | None):
-        raise InvalidInput("`size`, `quality` and `style` must be strings.")
+        raise InvalidField("`response_format` must be url or b64_json.", "response_format")
     request = generation.validate_request(
-        prompt=prompt, size=size, quality=quality, count=n, style=style
+        prompt=body.prompt,
+        size=size,
+        quality=quality,
+        count=1 if body.n is None else body.n,
+        style=style,
     )
-    return request, response_format, wait
+    return request, response_format, body.run_async
 
 
 def _submit(caller: Caller, request: generation.GenerationRequest) -> list[uuid.UUID]:
@@ -207,12 +243,11 @@ def _images(caller: Caller, ids: list[uuid.UUID]) -> list[Image]:
 
 
 async def _read_json(request: Request) -> dict[str, Any] | None:
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        return None
+    """The JSON object of the body, None when it is not one (over the limit: BodyTooLarge)."""
+    body = await read_body(request, MAX_BODY_BYTES)
     try:
         parsed = json.loads(body or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested past the stack
         return None
     return parsed if isinstance(parsed, dict) else None
 

@@ -4,6 +4,7 @@ in step with the database row, whose expiry slides forward while the user is act
 """
 
 import logging
+import posixpath
 import re
 import time
 from http.cookies import SimpleCookie
@@ -226,7 +227,7 @@ def admin_gate(app: ASGIApp) -> ASGIApp:
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
-        if path.rstrip("/") != routes.ADMIN and not path.startswith(routes.ADMIN + "/"):
+        if not is_admin_path(path):
             await app(scope, receive, send)
             return
         if await anyio.to_thread.run_sync(_is_admin, _session_cookie(scope)):
@@ -293,3 +294,13 @@ def socket_token_guard(app: ASGIApp) -> ASGIApp:
         await app(scope, receive, send)
 
     return middleware
+
+
+def is_admin_path(path: str) -> bool:
+    """Whether the static server (or the client router behind its SPA fallback) could answer
+    `path` with the admin page: /admin, /admin/, /admin.html, /admin/index.html, /ADMIN,
+    //admin, /x/../admin.html, /admin.html.gz and the like.
+    """
+    normalised = posixpath.normpath("/" + path.replace("\\", "/")).lower()
+    first = normalised.lstrip("/").split("/", 1)[0]
+    return first.split(".", 1)[0].strip() == routes.ADMIN.strip("/").lower()

@@ -282,6 +282,9 @@ class ApiKey(SQLModel, table=True):
         default=None,
         sa_type=sa.DateTime(timezone=True),  # type: ignore[call-overload]
     )
+    # Why it stopped working when that was not the user's click ("password_reset"): such keys
+    # stay listed as revoked so the user sees why their script fails.
+    revoked_reason: str | None = Field(default=None, max_length=32)
 
 
 class AuditLog(SQLModel, table=True):

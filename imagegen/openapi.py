@@ -6,6 +6,7 @@ Tests hold every route to it with schemathesis.
 from typing import Any
 
 from imagegen import routes
+from imagegen.services.generation import STYLES
 
 _TEXT = {"text/plain": {"schema": {"type": "string"}}}
 _PNG = {"image/png": {"schema": {"type": "string"}}}
@@ -63,6 +64,7 @@ def _form_post(summary: str, form: dict[str, Any], done: str) -> dict[str, Any]:
             "responses": {
                 "303": _redirect(done),
                 "403": _CROSS_SITE,
+                "413": {"description": "The form is over 16 KB.", "content": _TEXT},
                 "503": _UNAVAILABLE,
             },
         }
@@ -188,12 +190,14 @@ def openapi_schema() -> dict[str, Any]:
             ),
             "/api/metrics": {
                 "get": {
-                    "summary": "Prometheus metrics",
+                    "summary": "Prometheus metrics (`Authorization: Bearer <METRICS_TOKEN>`)",
                     "responses": {
                         "200": {
                             "description": "Text exposition format.",
                             "content": {"text/plain": {"schema": {"type": "string"}}},
                         },
+                        "401": {"description": "No or a wrong bearer token.", "content": _TEXT},
+                        "404": {"description": "METRICS_TOKEN is not set.", "content": _TEXT},
                         "503": _UNAVAILABLE,
                     },
                 }
@@ -213,6 +217,7 @@ def openapi_schema() -> dict[str, Any]:
                                 "image/webp": {"schema": {"type": "string"}},
                             },
                         },
+                        "304": {"description": "The browser's copy is current (ETag)."},
                         "404": _NOT_FOUND,
                         "503": _UNAVAILABLE,
                     },
@@ -228,6 +233,7 @@ def openapi_schema() -> dict[str, Any]:
                             "content": _PNG,
                         },
                         "302": _redirect("ImageKit's URL with ik-attachment."),
+                        "304": {"description": "The browser's copy is current (ETag)."},
                         "404": _NOT_FOUND,
                         "503": _UNAVAILABLE,
                     },
@@ -297,12 +303,17 @@ _V1_ERROR = {"$ref": "#/components/schemas/Error"}
 _V1_IMAGE = {"$ref": "#/components/schemas/Image"}
 
 
+_CONTROL = "\\x00-\\x1f\\x7f-\\x9f\\ud800-\\udfff"
+_PROMPT_CHAR = "[^\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\ud800-\\udfff]"
+
+
 def _v1_errors(*codes: str) -> dict[str, Any]:
     texts = {
         "400": "Invalid request (OpenAI's error shape).",
         "401": "Missing, wrong or revoked API key.",
         "402": "Out of credits (nothing was charged).",
         "404": "No such image (or not yours).",
+        "413": "The body is over 64 KB.",
         "429": "Too many requests per minute, or too many images in progress.",
         "500": "Every image of the request failed; the credits were refunded.",
         "503": "The database or Redis is briefly unavailable.",
@@ -346,7 +357,7 @@ def openapi_v1_schema() -> dict[str, Any]:
                             {"$ref": "#/components/schemas/Accepted"},
                             "Queued (async, or still running after the wait).",
                         ),
-                        **_v1_errors("400", "401", "402", "429", "500", "503"),
+                        **_v1_errors("400", "401", "402", "413", "429", "500", "503"),
                     },
                 }
             },
@@ -420,13 +431,37 @@ def openapi_v1_schema() -> dict[str, Any]:
                 "GenerationRequest": {
                     "type": "object",
                     "properties": {
-                        "prompt": {"type": "string", "minLength": 1, "maxLength": 4000},
-                        "n": {"type": "integer", "minimum": 1, "maximum": 4},
-                        "size": {"enum": ["1024x1024", "1536x1024", "1024x1536", "auto"]},
-                        "quality": {"enum": ["low", "medium", "high", "auto", "standard", "hd"]},
-                        "style": {"type": "string"},
-                        "model": {"type": "string", "description": "Accepted and ignored."},
-                        "response_format": {"enum": ["url", "b64_json"]},
+                        "prompt": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 4000,
+                            # Something besides spaces; no control characters but newline/tab.
+                            "pattern": f"^{_PROMPT_CHAR}*[^\\s{_CONTROL}]{_PROMPT_CHAR}*$",
+                        },
+                        "n": {
+                            "type": ["integer", "null"],
+                            "minimum": 1,
+                            "maximum": 4,
+                            "description": "Default 1.",
+                        },
+                        "size": {
+                            "enum": ["1024x1024", "1536x1024", "1024x1536", "auto", None],
+                            "description": "Default 1024x1024 (also for auto).",
+                        },
+                        "quality": {
+                            "enum": ["low", "medium", "high", "auto", "standard", "hd", None],
+                            "description": "Default medium (also for auto and standard).",
+                        },
+                        "style": {
+                            "enum": [*STYLES, "vivid", "natural", None],
+                            "description": "A style preset; dall-e-3's vivid and natural are "
+                            "accepted and ignored.",
+                        },
+                        "model": {
+                            "type": ["string", "null"],
+                            "description": "Accepted and ignored.",
+                        },
+                        "response_format": {"enum": ["url", "b64_json", None]},
                         "async": {"type": "boolean"},
                     },
                     "required": ["prompt"],

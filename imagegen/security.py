@@ -2,7 +2,9 @@
 
 import hashlib
 import hmac
+import os
 import secrets
+import threading
 
 from passlib.context import CryptContext
 
@@ -15,10 +17,17 @@ _DUMMY_HASH = _passwords.hash(secrets.token_urlsafe(16))
 
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
 
+# Each argon2 hash or check holds tens of MB and a core while it runs: more at once than there
+# are cores only piles up memory (a storm of sign-ins took the web process past 2 GB), so the
+# rest wait their turn here.
+HASHING_SLOTS = max(1, os.cpu_count() or 1)
+_hashing = threading.BoundedSemaphore(HASHING_SLOTS)
+
 
 def hash_password(password: str) -> str:
     """Hash a password with argon2."""
-    return _passwords.hash(password)
+    with _hashing:
+        return _passwords.hash(password)
 
 
 def verify_password(password: str, password_hash: str | None) -> tuple[bool, str | None]:
@@ -32,13 +41,14 @@ def verify_password(password: str, password_hash: str | None) -> tuple[bool, str
     Returns:
         (ok, new_hash): new_hash is set when the stored hash should be replaced.
     """
-    if password_hash is None:
-        _passwords.verify(password, _DUMMY_HASH)
-        return False, None
-    try:
-        ok, new_hash = _passwords.verify_and_update(password, password_hash)
-    except ValueError:  # malformed stored hash: treat as a wrong password
-        return False, None
+    with _hashing:
+        if password_hash is None:
+            _passwords.verify(password, _DUMMY_HASH)
+            return False, None
+        try:
+            ok, new_hash = _passwords.verify_and_update(password, password_hash)
+        except ValueError:  # malformed stored hash: treat as a wrong password
+            return False, None
     return bool(ok), new_hash
 
 

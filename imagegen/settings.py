@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Plan = Literal["free_user", "pro_user", "gold_user"]
@@ -82,8 +82,8 @@ class Settings(BaseSettings):
     google_oauth_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
     google_token_url: str = "https://oauth2.googleapis.com/token"
     google_userinfo_url: str = "https://openidconnect.googleapis.com/v1/userinfo"
-    # Free users get credits only once their email is confirmed.
-    require_verified_email: bool = False
+    # Free users get credits only once their email is confirmed (unset: true in production).
+    require_verified_email: bool | None = None
 
     # -- email ----------------------------------------------------------------
     smtp_host: str | None = None
@@ -98,6 +98,11 @@ class Settings(BaseSettings):
     session_refresh_hours: int = Field(default=24, ge=1)
     login_max_failures: int = Field(default=5, ge=1)
     login_window_seconds: int = Field(default=15 * 60, ge=1)
+    # Sign-in attempts per IP per minute, across all emails; new accounts per IP per hour.
+    login_per_ip_per_minute: int = Field(default=30, ge=1)
+    registrations_per_ip_per_hour: int = Field(default=5, ge=1)
+    # Bearer token GET /api/metrics requires (unset: the route answers 404).
+    metrics_token: str | None = Field(default=None, min_length=16)
 
     # -- credits and generation -------------------------------------------------
     credits_free_user: int = Field(default=10, ge=0)
@@ -132,6 +137,12 @@ class Settings(BaseSettings):
     # tab refetches its gallery every POLL_INTERVAL_SECONDS; a baseline for the benchmarks).
     live_updates: Literal["push", "poll"] = "push"
     poll_interval_seconds: float = Field(default=2.0, gt=0, le=60)
+
+    @model_validator(mode="after")
+    def _defaults(self) -> "Settings":
+        if self.require_verified_email is None:  # production asks for a confirmed address
+            self.require_verified_email = self.app_env == "production"
+        return self
 
     @field_validator("database_url")
     @classmethod

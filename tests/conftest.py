@@ -18,6 +18,10 @@ os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
 os.environ["GENERATION_TIME_LIMIT_SECONDS"] = "2"
 os.environ["GENERATION_MAX_RETRIES"] = "2"
 os.environ["OFFLINE_DELAY_SECONDS"] = "0.5"
+# Every test signs in and registers from 127.0.0.1: generous per-IP budgets here, tight ones
+# set explicitly by the tests of those limits (tests/security/test_throttles.py).
+os.environ["LOGIN_PER_IP_PER_MINUTE"] = "100000"
+os.environ["REGISTRATIONS_PER_IP_PER_HOUR"] = "100000"
 # Polar: webhooks are signed with this secret by the tests, as Polar would.
 os.environ["POLAR_WEBHOOK_SECRET"] = "whsec_imagegen_test_secret"
 os.environ["POLAR_PRO_PRODUCT_ID"] = "prod_pro_test"

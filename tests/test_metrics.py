@@ -1,4 +1,4 @@
-"""GET /api/metrics reports what the database and Redis hold, in Prometheus text format."""
+"""GET /api/metrics (with METRICS_TOKEN) reports what the database and Redis hold, in Prometheus text format."""
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -21,8 +21,19 @@ def _samples(body: str) -> dict[tuple[str, tuple], float]:
     }
 
 
-def test_metrics_follow_the_data(redis_client) -> None:
-    client = TestClient(build_api())
+@pytest.fixture
+def client(monkeypatch) -> TestClient:
+    """A scraper with METRICS_TOKEN (the route needs it)."""
+    from imagegen.settings import get_settings
+
+    monkeypatch.setenv("METRICS_TOKEN", "scraper-token-0123456789")
+    get_settings.cache_clear()
+    yield TestClient(build_api(), headers={"Authorization": "Bearer scraper-token-0123456789"})
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+def test_metrics_follow_the_data(client: TestClient, redis_client) -> None:
     before = _samples(client.get("/api/metrics").text)
     with session_scope() as db:
         user = create_user(db)

@@ -231,13 +231,17 @@ def _key_row(key: rx.Var) -> rx.Component:
         rx.table.cell(key["created"], white_space="nowrap", display=_WIDE_ONLY),
         rx.table.cell(key["last_used"]),
         rx.table.cell(
-            rx.button(
-                "Revoke",
-                size="1",
-                variant="soft",
-                color_scheme="red",
-                on_click=AccountState.revoke_api_key(key["id"]),
-                aria_label="Revoke key " + key["name"].to(str),
+            rx.cond(
+                key["revoked"] != "",
+                rx.badge(key["revoked"], color_scheme="gray"),
+                rx.button(
+                    "Revoke",
+                    size="1",
+                    variant="soft",
+                    color_scheme="red",
+                    on_click=AccountState.revoke_api_key(key["id"]),
+                    aria_label="Revoke key " + key["name"].to(str),
+                ),
             ),
             text_align="right",
         ),

@@ -13,6 +13,8 @@ from PIL import Image
 
 from imagegen.errors import StorageFailed
 
+# The only thumbnail widths made (the gallery asks for 512); any other `?w=` is snapped to one.
+THUMB_WIDTHS = (256, 512, 1024)
 _KEY = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*\.(png|jpg|jpeg|webp)$")
 
 
@@ -98,7 +100,14 @@ class LocalImageStorage:
         return path.with_name(f"{path.stem}.w{width}.webp")
 
     def thumbnail(self, *, key: str, width: int) -> bytes:
-        """A WebP scaled to `width`, made once and cached next to the original."""
+        """A WebP scaled to `width` (one of THUMB_WIDTHS), made once and cached next to the
+        original.
+
+        Raises:
+            ValueError: another width (each would be one more file on disk).
+        """
+        if width not in THUMB_WIDTHS:
+            raise ValueError(f"thumbnails are {THUMB_WIDTHS} pixels wide")
         thumb = self._thumb_path(key, width)
         if thumb.exists():
             return thumb.read_bytes()

@@ -12,7 +12,7 @@ from imagegen.db import after_commit
 from imagegen.errors import ImagegenError, InvalidCredentials, InvalidInput
 from imagegen.models import Account, Image, User
 from imagegen.models import Session as UserSession
-from imagegen.services import auth, tokens
+from imagegen.services import api_keys, auth, tokens
 from imagegen.services.billing_events import get_subscription
 
 if TYPE_CHECKING:
@@ -92,7 +92,8 @@ def _set_password(session: Session, user_id: uuid.UUID, password: str) -> None:
 
 
 def reset_password(*, session: Session, token: str, new_password: str) -> User:
-    """Set a new password from a reset link and sign out every session of the user.
+    """Set a new password from a reset link, sign out every session of the user and revoke
+    their API keys.
 
     Raises:
         InvalidInput: bad password, or the link is invalid, used or expired.
@@ -107,6 +108,7 @@ def reset_password(*, session: Session, token: str, new_password: str) -> User:
     session.add(user)
     session.exec(delete(UserSession).where(col(UserSession.user_id) == user_id))  # type: ignore[call-overload]
     auth.rotate_feed_key(session=session, user_id=user_id)
+    api_keys.revoke_all(session=session, user_id=user_id, reason=api_keys.PASSWORD_RESET)
     return user
 
 

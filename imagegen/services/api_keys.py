@@ -15,6 +15,7 @@ from imagegen.errors import InvalidInput
 from imagegen.models import ApiKey, User, utcnow
 
 KEY_PREFIX = "ig_"
+PASSWORD_RESET = "password_reset"  # revoked_reason of the keys a password reset revoked
 MAX_KEYS = 20
 MAX_NAME = 64
 # last_used_at is written at most this often per key (no write on every request).
@@ -55,6 +56,34 @@ def list_keys(*, session: Session, user_id: uuid.UUID) -> list[ApiKey]:
             .order_by(col(ApiKey.created_at).desc())
         )
     )
+
+
+def listed_keys(*, session: Session, user_id: uuid.UUID) -> list[ApiKey]:
+    """What the account page lists: the active keys, and those a password reset revoked
+    (so the user sees why a script stopped working), newest first.
+    """
+    return list(
+        session.exec(
+            select(ApiKey)
+            .where(
+                ApiKey.user_id == user_id,
+                col(ApiKey.revoked_at).is_(None) | (col(ApiKey.revoked_reason) == PASSWORD_RESET),
+            )
+            .order_by(col(ApiKey.created_at).desc())
+        )
+    )
+
+
+def revoke_all(*, session: Session, user_id: uuid.UUID, reason: str) -> int:
+    """Revoke every active key of the user (a password reset: whoever had the old password may
+    have made keys); returns how many.
+    """
+    result = session.execute(
+        update(ApiKey)
+        .where(col(ApiKey.user_id) == user_id, col(ApiKey.revoked_at).is_(None))
+        .values(revoked_at=utcnow(), revoked_reason=reason)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def revoke_key(*, session: Session, user_id: uuid.UUID, key_id: uuid.UUID | str) -> None:

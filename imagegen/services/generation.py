@@ -68,7 +68,10 @@ def validate_prompt(raw: str) -> str:
         raise InvalidInput(
             f"The prompt is {len(prompt):,} characters; the limit is {MAX_PROMPT:,}."
         )
-    if any((ord(c) < 32 and c not in "\n\t") or 127 <= ord(c) < 160 for c in prompt):
+    if any(
+        (ord(c) < 32 and c not in "\n\t") or 127 <= ord(c) < 160 or 0xD800 <= ord(c) < 0xE000
+        for c in prompt
+    ):  # (lone surrogates come only from JSON escapes, and cannot be stored)
         raise InvalidInput("The prompt contains control characters; remove them and try again.")
     return prompt
 

@@ -64,8 +64,9 @@ def _load(user_id: str, current_session: str) -> dict[str, list[dict[str, str]]]
                 "last_used": f"{row.last_used_at:%b %-d, %Y %H:%M} UTC"
                 if row.last_used_at
                 else "never",
+                "revoked": "Revoked by the password reset" if row.revoked_at else "",
             }
-            for row in api_keys.list_keys(session=db, user_id=uid)
+            for row in api_keys.listed_keys(session=db, user_id=uid)
         ]
     return {"ledger": ledger, "sessions": sessions, "methods": methods, "keys": keys}
 

@@ -126,7 +126,7 @@ class AdminState(AuthState):
     @rx.event
     async def set_search(self, value: str):
         """Filter the users by email or name."""
-        self.search = value[:100]
+        self.search = value[:100] if isinstance(value, str) else ""
         await self._reload()
 
     async def _run(self, action: Callable[..., Any], done: str, **kwargs: Any):
@@ -152,7 +152,7 @@ class AdminState(AuthState):
     async def grant(self, form: dict[str, str]):
         """Give a user credits for the current window."""
         raw = form.get("amount", "")
-        amount = int(raw) if raw.strip().isdigit() else 0
+        amount = int(raw) if raw.strip().isdigit() and len(raw.strip()) <= 9 else 0
         return await self._run(
             admin.grant_credits,
             f"Granted {amount} credits.",

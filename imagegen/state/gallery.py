@@ -19,6 +19,22 @@ from imagegen.state.auth import AuthState
 from imagegen.state.cards import card
 from imagegen.state.feed import UserFeed, load_snapshot
 
+# What a tab keeps of a prompt: past the limit, so the counter and the error can say by how
+# much, but bounded (any client can send any string through the socket).
+PROMPT_KEPT = 4 * generation.MAX_PROMPT
+COUNTS = tuple(str(n) for n in range(1, generation.MAX_COUNT + 1))
+STYLE_CHOICES = ("none", *generation.STYLES)
+
+
+def _image_id(value: object) -> str:
+    """`value` when it is an image id (a UUID), else ""."""
+    if not isinstance(value, str) or len(value) > 36:
+        return ""
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return ""
+
 
 class GalleryState(AuthState):
     """The prompt form, search and older pages of this tab."""
@@ -127,15 +143,16 @@ class GalleryState(AuthState):
     @rx.event
     async def set_search(self, value: str):
         """Search prompts (full-text); an empty box shows the gallery again."""
-        self.search = value[:200]
+        self.search = value[:200] if isinstance(value, str) else ""
         if not self.search.strip() or not self._user_id:
             self.results = []
             return
+        words = self.search
 
         def find() -> list[dict[str, str]]:
             with session_scope() as db:
                 images = generation.list_images(
-                    session=db, user_id=uuid.UUID(self._user_id), search=value, limit=48
+                    session=db, user_id=uuid.UUID(self._user_id), search=words, limit=48
                 )
                 return [card(image) for image in images]
 
@@ -146,36 +163,43 @@ class GalleryState(AuthState):
     @rx.event
     def set_prompt(self, value: str) -> None:
         """Keep the prompt (the counter and the cost follow)."""
-        self.prompt = value[:100_000]  # far past the limit: the counter and the error explain
+        self.prompt = value[:PROMPT_KEPT] if isinstance(value, str) else ""
         self.form_error = ""
+
+    # The pickers' setters keep only the values the pickers offer (anything else is ignored).
 
     @rx.event
     def set_size(self, value: str) -> None:
         """Pick the size."""
-        self.size = value
+        if value in generation.SIZES:
+            self.size = value
 
     @rx.event
     def set_quality(self, value: str) -> None:
         """Pick the quality."""
-        self.quality = value
+        if value in generation.QUALITIES:
+            self.quality = value
 
     @rx.event
     def set_count(self, value: str) -> None:
         """Pick how many images."""
-        self.count = value
+        if value in COUNTS:
+            self.count = value
 
     @rx.event
     def set_style(self, value: str) -> None:
         """Pick a style preset."""
-        self.style = value
+        if value in STYLE_CHOICES:
+            self.style = value
 
     @rx.event
     async def submit(self, form_data: dict[str, Any]):
         """Validate, debit, queue; the new cards appear at once in every tab."""
         if self.submitting:
             return
-        prompt = str(form_data.get("prompt", self.prompt))
-        self.prompt, self.form_error, self.out_of_credits = prompt, "", False
+        sent = form_data.get("prompt", self.prompt) if isinstance(form_data, dict) else None
+        prompt = sent if isinstance(sent, str) else self.prompt
+        self.prompt, self.form_error, self.out_of_credits = prompt[:PROMPT_KEPT], "", False
         self.submitting = True
         yield
         try:
@@ -225,8 +249,14 @@ class GalleryState(AuthState):
     @rx.event
     def use_settings(self, item: dict[str, str]):
         """Fill the form with an image's prompt and options."""
-        self.prompt, self.size, self.quality = item["prompt"], item["size"], item["quality"]
-        self.style = item["style"] or "none"
+        if not isinstance(item, dict):
+            return None
+        prompt, size, quality = item.get("prompt"), item.get("size"), item.get("quality")
+        self.prompt = prompt[:PROMPT_KEPT] if isinstance(prompt, str) else ""
+        self.size = size if size in generation.SIZES else self.size
+        self.quality = quality if quality in generation.QUALITIES else self.quality
+        style = item.get("style") or "none"
+        self.style = style if style in STYLE_CHOICES else "none"
         return rx.scroll_to("prompt")
 
     @rx.event
@@ -237,7 +267,7 @@ class GalleryState(AuthState):
     @rx.event
     def ask_delete(self, image_id: str) -> None:
         """Open the delete confirmation for one image."""
-        self.pending_delete = image_id
+        self.pending_delete = _image_id(image_id)
 
     @rx.event
     def close_delete(self, open_: bool = False) -> None:
