@@ -10,9 +10,8 @@ import dramatiq
 from imagegen import logs
 from imagegen.db import session_scope
 from imagegen.providers.compose import get_storage
-from imagegen.services import exports
+from imagegen.services import exports, mail
 from imagegen.services.accounts import Outgoing
-from imagegen.services.mail import get_mailer
 from imagegen.settings import get_settings
 from workers import broker  # noqa: F401  (sets the broker before the actor is declared)
 
@@ -21,7 +20,7 @@ log = logging.getLogger(__name__)
 
 def _mail(message: Outgoing) -> None:
     try:
-        get_mailer().send(to=message.to, subject=message.subject, text=message.text)
+        mail.get_mailer().send(to=message.to, subject=message.subject, text=message.text)
     except Exception:  # the link is on the account page too
         log.exception("could not email the export link to %s", message.to)
 
