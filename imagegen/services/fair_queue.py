@@ -59,10 +59,13 @@ for i = 1, n do
   if front then redis.call('LPUSH', q, image) else redis.call('RPUSH', q, image) end
   if rid ~= '' then redis.call('HSET', prefix .. ':rid', image, rid) end
 end
-if before == 0 then
-  local ring = prefix .. ':ring:' .. current
+local ring = prefix .. ':ring:' .. current
+if front then
   redis.call('LREM', ring, 0, user)
-  if front then redis.call('LPUSH', ring, user) else redis.call('RPUSH', ring, user) end
+  redis.call('LPUSH', ring, user)
+elseif before == 0 then
+  redis.call('LREM', ring, 0, user)
+  redis.call('RPUSH', ring, user)
 end
 return before + n
 """
@@ -172,8 +175,9 @@ def push(
     request_id: str | None = None,
     front: bool = False,
 ) -> int:
-    """Add images to the end of the user's line (or back to its front); the user joins the
-    tier's ring if they had nothing waiting. Returns the user's queue length.
+    """Add images to the end of the user's line; the user joins the tier's ring if they had
+    nothing waiting. With `front`, the images go back to the front of the line and the user
+    to the front of the ring (an image taken but not started). Returns the line's length.
     """
     args: list[str] = [str(user_id), tier, "1" if front else "0"]
     for image_id in image_ids:

@@ -15,6 +15,10 @@ from typing import TypeAlias
 import redis
 
 KEY = "imagegen:provider-budget"
+# Slots are held this much longer than the window, so the moment between taking a slot and the
+# request reaching the provider (a database update, network) cannot push a call into the
+# provider's previous window.
+MARGIN_SECONDS = 0.5
 
 Client: TypeAlias = "redis.Redis[bytes]"
 
@@ -50,7 +54,8 @@ def try_acquire(client: Client, *, limit: int, window_seconds: float, member: st
     if id(client) not in _scripts:
         _scripts[id(client)] = client.register_script(_ACQUIRE)
     script = _scripts[id(client)]
-    wait_ms = script(keys=[KEY], args=[limit, round(window_seconds * 1000), member])  # type: ignore[operator]
+    window_ms = round((window_seconds + MARGIN_SECONDS) * 1000)
+    wait_ms = script(keys=[KEY], args=[limit, window_ms, member])  # type: ignore[operator]
     return int(wait_ms) / 1000
 
 

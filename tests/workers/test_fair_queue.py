@@ -2,6 +2,8 @@
 not hold back another user, a plan's tier is honoured, a job waiting for the provider budget
 neither fails nor burns retries, and the positions shown shrink as the queue moves."""
 
+import logging
+import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -150,3 +152,45 @@ def test_credits_charged_once_per_image(start_worker) -> None:
     with session_scope() as db:
         amounts = list(db.exec(select(CreditLedger.amount).where(CreditLedger.user_id == a)))
     assert sum(amounts) == -6
+
+
+def most_in_any_window(times: list[float], window: float) -> int:
+    times = sorted(times)
+    return max(sum(1 for t in times[i:] if t < start + window) for i, start in enumerate(times))
+
+
+def test_a_burst_waits_for_the_provider_budget_and_burns_no_retries(
+    start_worker, generator, monkeypatch, caplog
+) -> None:
+    from workers import generate_image as actor_module
+
+    caplog.set_level(logging.INFO, logger="workers.generate_image")
+
+    # 2 provider calls a second for every worker thread together; a job that cannot get a
+    # slot within 0.3 s goes back to the front of its line (both paths are exercised).
+    monkeypatch.setattr(actor_module, "BUDGET_MAX_WAIT_SECONDS", 0.3)
+    saved = {
+        k: os.environ.get(k)
+        for k in ("PROVIDER_IMAGES_PER_MINUTE", "PROVIDER_BUDGET_WINDOW_SECONDS")
+    }
+    os.environ.update(PROVIDER_IMAGES_PER_MINUTE="2", PROVIDER_BUDGET_WINDOW_SECONDS="1")
+    get_settings.cache_clear()
+    try:
+        a, b = new_user(), new_user()
+        ids = submit(a, 6, "budget a") + submit(b, 2, "budget b")
+        start_worker(threads=4)
+        rows = wait_all(ids)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        get_settings.cache_clear()
+    assert {r.status for r in rows} == {"completed"}
+    assert {r.attempts for r in rows} == {1}  # waiting is not an attempt
+    times = [t for t, _ in generator.calls]
+    assert len(times) == 8
+    assert most_in_any_window(times, 0.95) <= 2
+    assert max(times) - min(times) >= 2.9  # 8 calls at 2 a second
+    assert any("waiting for the provider budget" in r.getMessage() for r in caplog.records)
