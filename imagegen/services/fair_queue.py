@@ -28,6 +28,8 @@ from typing import TypeAlias
 
 import redis
 
+from imagegen.settings import Settings
+
 log = logging.getLogger(__name__)
 
 PREFIX = "imagegen:fair"
@@ -117,6 +119,7 @@ return removed
 
 _SNAPSHOT = """
 local prefix, user = KEYS[1], ARGV[1]
+if redis.call('LLEN', prefix .. ':q:' .. user) == 0 then return {'0', '', {}} end
 local out = {redis.call('GET', prefix .. ':turn') or '0',
              redis.call('HGET', prefix .. ':tier', user) or '',
              redis.call('LRANGE', prefix .. ':q:' .. user, 0, -1)}
@@ -310,6 +313,8 @@ def positions(client: Client, *, user_id: uuid.UUID | str) -> dict[str, int]:
     the line as it is now (later arrivals of a higher tier can move it back).
     """
     raw = _script(client, _SNAPSHOT)(keys=[PREFIX], args=[str(user_id)])
+    if not raw[2]:
+        return {}
     turn, tier, mine = int(_decode(raw[0])), _decode(raw[1]), [_decode(i) for i in raw[2]]
     rings = {
         t: ([_decode(u) for u in raw[3 + 2 * n]], [int(x) for x in raw[4 + 2 * n]])
@@ -409,3 +414,18 @@ def eta_text(seconds: int) -> str:
     if minutes < 60:
         return f"ready in about {minutes} min"
     return f"ready in about {minutes // 60} h {minutes % 60:02d} min"
+
+
+def spots_for_user(
+    client: Client, *, user_id: uuid.UUID | str, settings: Settings, fresh: bool = False
+) -> dict[str, Spot]:
+    """Position and ETA of the user's queued images under these settings' provider budget
+    (`fresh`: bypass the half-second cache, for the relay after the line moved).
+    """
+    find = spots if fresh else cached_spots
+    return find(
+        client,
+        user_id=user_id,
+        budget=settings.provider_images_per_minute,
+        budget_window_seconds=settings.provider_budget_window_seconds,
+    )
