@@ -215,7 +215,136 @@ def bench_throughput(processes: int, images: int = 300) -> dict:
     }
 
 
+def bench_fairness(threads: int = 4, *, fifo: bool = False, delay: float = 0.5) -> dict:
+    """User A submits 40 images, then user B submits 1, while `dramatiq workers -p 1 -t N`
+    runs; each image's wait is submit → completed. `fifo` sends one message per image id in
+    submission order, as before the fair queue.
+    """
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "OFFLINE_DELAY_SECONDS": str(delay),  # a provider call takes time; order matters
+    }
+    redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
+    worker = subprocess.Popen(
+        [str(Path(sys.executable).parent / "dramatiq"), "workers", "-p", "1", "-t", str(threads)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(4)  # workers booted
+        from workers.generate_image import enqueue_fifo, enqueue_generation
+
+        enqueue = enqueue_fifo if fifo else enqueue_generation
+        a, b = gold_user(), gold_user()
+        a_ids: list[uuid.UUID] = []
+
+        def submit(user_id: uuid.UUID, count: int) -> list[uuid.UUID]:
+            with session_scope() as db:
+                request = generation.validate_request(
+                    prompt=f"fairness {uuid.uuid4().hex}",
+                    size="1024x1024",
+                    quality="low",
+                    count=count,
+                    style=None,
+                )
+                images = generation.submit_generation(
+                    session=db,
+                    user=db.get(User, user_id),
+                    request=request,
+                    settings=get_settings(),
+                    enqueue=enqueue,
+                )
+                return [i.id for i in images]
+
+        for _ in range(10):
+            a_ids += submit(a, 4)
+        (b_id,) = submit(b, 1)
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            with session_scope() as db:
+                rows = db.execute(
+                    text(
+                        "SELECT id, extract(epoch FROM completed_at - created_at),"
+                        " extract(epoch FROM created_at), extract(epoch FROM completed_at)"
+                        " FROM image WHERE user_id IN (:a, :b) AND status = 'completed'"
+                        " ORDER BY completed_at"
+                    ),
+                    {"a": a, "b": b},
+                ).all()
+            if len(rows) >= 41:
+                break
+            time.sleep(0.1)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    waits = {row[0]: float(row[1]) for row in rows}
+    a_waits = [waits[i] for i in a_ids if i in waits]
+    order = [row[0] for row in rows]
+    b_row = next((row for row in rows if row[0] == b_id), None)
+    # A's images finished between B's submit and B's finish: those already running when B
+    # arrived, plus those taken before B (FIFO: all of A's queue).
+    a_during_b = (
+        sum(1 for row in rows if row[0] != b_id and b_row[2] < row[3] < b_row[3]) if b_row else None
+    )
+    return {
+        "mode": "fifo" if fifo else "fair",
+        "threads": threads,
+        "provider_delay_s": delay,
+        "b_wait_s": round(waits.get(b_id, float("nan")), 2),
+        "a_median_wait_s": round(statistics.median(a_waits), 2),
+        "a_max_wait_s": round(max(a_waits), 2),
+        "b_finished_as": order.index(b_id) + 1 if b_id in order else None,
+        "a_finished_while_b_waited": a_during_b,
+        "completed": len(rows),
+    }
+
+
+def fairness_rows(runs: list[dict]) -> list[tuple[str, str, str]]:
+    rows = []
+    for run in runs:
+        rows.append(
+            (
+                f"fairness ({run['mode']}, {run['threads']} threads): B / A median wait (s)",
+                f"{run['b_wait_s']} / {run['a_median_wait_s']}",
+                "B ≤ one round" if run["mode"] == "fair" else "",
+            )
+        )
+        rows.append(
+            (f"fairness ({run['mode']}): B finished as n-th of 41", run["b_finished_as"], "")
+        )
+        rows.append(
+            (
+                f"fairness ({run['mode']}): A's images done while B waited",
+                run["a_finished_while_b_waited"],
+                f"≤ {run['threads']} + 1" if run["mode"] == "fair" else "",
+            )
+        )
+    return rows
+
+
+def run_fairness() -> list[dict]:
+    runs = []
+    for fifo in (False, True):
+        print(f"fairness, 40 images of A then 1 of B ({'FIFO' if fifo else 'fair'}) …", flush=True)
+        runs.append(bench_fairness(fifo=fifo))
+    return runs
+
+
 def main() -> None:
+    if sys.argv[1:] == ["fairness"]:  # only this one: `python bench/run.py fairness`
+        fresh_database()
+        runs = run_fairness()
+        for name, value, target in fairness_rows(runs):
+            print(f"{name:<60}{value!s:>14}  {target}")
+        path = ROOT / "bench" / "results.json"
+        results = json.loads(path.read_text()) if path.exists() else {}
+        results["fairness"] = runs
+        path.write_text(json.dumps(results, indent=2))
+        print("\nwritten to bench/results.json")
+        return
     fresh_database()
     results: dict = {
         "machine": f"{os.cpu_count()} cores",
@@ -228,6 +357,7 @@ def main() -> None:
         print(f"pipeline throughput, {processes} worker process(es) …", flush=True)
         results["throughput"].append(bench_throughput(processes))
     one, two = results["throughput"]
+    results["fairness"] = run_fairness()
     results["throughput_scaling"] = round(two["images_per_s"] / max(one["images_per_s"], 0.001), 2)
 
     from bench import live
@@ -284,6 +414,7 @@ def main() -> None:
         ("submit errors (spread + at once)", spread["errors"] + burst["errors"], "0"),
         ("backend memory per connected tab (KB)", results["memory"]["kb_per_tab"], "≤ 500"),
         *((name, value, "") for name, value in signin_storm.table(results["signin_storm"])),
+        *fairness_rows(results["fairness"]),
     ]
     for name, value, target in rows:
         print(f"{name:<46}{value!s:>16}  {target}")

@@ -14,6 +14,7 @@ from typing import Any
 
 import anyio
 import httpx
+import redis
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -35,7 +36,7 @@ from imagegen.providers.compose import get_moderator, get_storage
 from imagegen.providers.image_storage import LocalImageStorage
 from imagegen.realtime import publish_image_changed
 from imagegen.redis_client import get_redis
-from imagegen.services import api_keys, generation, intake
+from imagegen.services import api_keys, fair_queue, generation, intake
 from imagegen.settings import get_settings
 
 MAX_BODY_BYTES = 64 * 1024
@@ -113,8 +114,22 @@ def absolute_url(image: Image) -> str | None:
     return image.image_url
 
 
+def _queue_spot(image: Image) -> fair_queue.Spot | None:
+    """A queued image's place in line and estimate (None when not queued, or unknown)."""
+    if image.status != "queued":
+        return None
+    try:
+        spots = fair_queue.spots_for_user(
+            get_redis(), user_id=image.user_id, settings=get_settings()
+        )
+    except redis.RedisError:
+        return None
+    return spots.get(str(image.id))
+
+
 def image_object(image: Image) -> dict[str, Any]:
     """How the API shows one image."""
+    spot = _queue_spot(image)
     return {
         "id": str(image.id),
         "object": "image",
@@ -127,6 +142,8 @@ def image_object(image: Image) -> dict[str, Any]:
         "completed": int(image.completed_at.timestamp()) if image.completed_at else None,
         "url": absolute_url(image) if image.status == "completed" else None,
         "error": image.error,
+        "queue_position": spot.position if spot else None,
+        "eta_seconds": spot.eta_seconds if spot else None,
         "favorite": image.favorite,
     }
 

@@ -623,6 +623,18 @@ def openapi_v1_schema() -> dict[str, Any]:
                         "completed": {"type": ["integer", "null"]},
                         "url": nullable_string,
                         "error": nullable_string,
+                        "queue_position": {
+                            "type": ["integer", "null"],
+                            "minimum": 1,
+                            "description": "While queued: the place in line under the fair "
+                            "queue's policy (1 = next); null otherwise.",
+                        },
+                        "eta_seconds": {
+                            "type": ["integer", "null"],
+                            "minimum": 1,
+                            "description": "While queued: estimated seconds until the image "
+                            "is ready, from recent job durations; null otherwise.",
+                        },
                         "favorite": {"type": "boolean"},
                     },
                     "required": ["id", "object", "status", "prompt", "created", "url"],

@@ -125,6 +125,10 @@ class Settings(BaseSettings):
     generation_time_limit_seconds: int = Field(default=120, ge=1)
     generation_max_retries: int = Field(default=3, ge=0)
     stuck_after_minutes: int = Field(default=15, ge=1)
+    # The image model's rate limit, shared by every worker: at most this many provider calls
+    # in any PROVIDER_BUDGET_WINDOW_SECONDS (0: unlimited). OpenAI's first tier allows 5.
+    provider_images_per_minute: int = Field(default=0, ge=0)
+    provider_budget_window_seconds: float = Field(default=60, gt=0, le=3600)
     # A worker that stops sending heartbeats this long is dead: its unfinished messages go back
     # to the queue at the next maintenance pass (run on this many of a million broker calls).
     worker_heartbeat_timeout_seconds: float = Field(default=60, gt=0)

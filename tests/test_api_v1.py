@@ -232,3 +232,26 @@ def test_a_flagged_prompt_is_a_content_policy_error_and_costs_nothing(server, mo
     assert refused.value.code == "content_policy_violation"
     assert "flagged by moderation" in refused.value.message
     assert charges(user_id) == []
+
+
+def test_queued_images_carry_their_place_in_line_and_an_estimate(
+    server, engine, redis_client
+) -> None:
+    # No worker runs: everything stays queued. Another user queued first.
+    first_key, _ = new_key()
+    key, _ = new_key()
+    headers = {"Authorization": f"Bearer {key}"}
+    client_for(server, first_key).images.generate(
+        prompt="ahead of you", n=2, quality="low", extra_body={"async": True}
+    )
+    made = client_for(server, key).images.generate(
+        prompt="waiting", n=2, quality="low", extra_body={"async": True}
+    )
+    ids = [image.id for image in made.data]
+    mine = [httpx.get(f"{server}/api/v1/images/{i}", headers=headers).json() for i in ids]
+    # Round robin: the first user's 1st image, mine, theirs, mine.
+    assert [m["queue_position"] for m in mine] == [2, 4]
+    assert all(m["eta_seconds"] >= 1 for m in mine)
+    assert mine[0]["eta_seconds"] < mine[1]["eta_seconds"]
+    listed = httpx.get(f"{server}/api/v1/images", headers=headers).json()["data"]
+    assert {m["id"]: m["queue_position"] for m in listed} == {ids[0]: 2, ids[1]: 4}

@@ -306,6 +306,17 @@ def _pending(item: rx.Var) -> rx.Component:
                 color_scheme=rx.cond(item["status"] == "generating", styles.ACCENT, "gray"),
                 variant="soft",
             ),
+            rx.cond(
+                item["queue_position"] != "",  # "" unless queued with a known place
+                rx.text(
+                    item["queue_position"],
+                    " · ",
+                    item["queue_eta"],
+                    size="1",
+                    color_scheme="gray",
+                    data_testid="queue-spot",
+                ),
+            ),
             rx.spacer(),
             rx.cond(
                 item["status"] == "queued",

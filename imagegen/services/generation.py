@@ -5,20 +5,25 @@ Every transition is one conditional `UPDATE … WHERE status IN (…) RETURNING`
 happens at most once however often a message is redelivered or a watchdog races a worker.
 """
 
+import logging
 import secrets
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import redis
 from sqlalchemy import ColumnElement, and_, func, or_, update
 from sqlmodel import Session, col, select
 
 from imagegen.db import after_commit
 from imagegen.errors import ImageNotFound, InvalidInput, TooManyInProgress
 from imagegen.models import ACTIVE_STATUSES, PLAN_LABELS, Image, User, utcnow
-from imagegen.services import credits
+from imagegen.redis_client import get_redis
+from imagegen.services import credits, fair_queue
 from imagegen.settings import Settings
+
+log = logging.getLogger(__name__)
 
 SIZES = ("1024x1024", "1536x1024", "1024x1536")
 QUALITIES = ("low", "medium", "high")
@@ -179,6 +184,12 @@ def _transition(
     return session.execute(stmt).scalars().first()
 
 
+def is_unfinished(*, session: Session, image_id: uuid.UUID) -> bool:
+    """Worker: the image still waits to be made (queued, or generating when redelivered)."""
+    status = session.scalar(select(Image.status).where(Image.id == image_id))
+    return status in ACTIVE_STATUSES
+
+
 def start_generation(*, session: Session, image_id: uuid.UUID) -> Image | None:
     """Worker: queued (or a redelivered generating) → generating. None: skip (terminal or gone)."""
     return _transition(
@@ -228,6 +239,21 @@ def fail_generation(*, session: Session, image_id: uuid.UUID, reason: str) -> Im
     return image
 
 
+def _leave_line(session: Session, image: Image) -> None:
+    """After commit, take a cancelled or deleted image out of the fair queue, so the
+    positions behind it move up (best effort: a worker skips it anyway).
+    """
+    user_id, image_id = image.user_id, image.id
+
+    def leave() -> None:
+        try:
+            fair_queue.remove(get_redis(), user_id=user_id, image_id=image_id)
+        except redis.RedisError:
+            log.warning("could not take image %s out of the queue", image_id, exc_info=True)
+
+    after_commit(session, leave)
+
+
 def cancel_generation(*, session: Session, user_id: uuid.UUID, image_id: uuid.UUID | str) -> Image:
     """Owner: queued → cancelled, and refund.
 
@@ -240,6 +266,7 @@ def cancel_generation(*, session: Session, user_id: uuid.UUID, image_id: uuid.UU
     if image is None:
         raise InvalidInput("Only images still in the queue can be cancelled.")
     _refund_for(session, image, "refund: cancelled")
+    _leave_line(session, image)
     return image
 
 
@@ -250,6 +277,7 @@ def stop_for_delete(*, session: Session, image_id: uuid.UUID) -> Image | None:
     image = _transition(session, image_id, ACTIVE_STATUSES, status="cancelled")
     if image is not None:
         _refund_for(session, image, "refund: deleted before finishing")
+        _leave_line(session, image)
     return image
 
 
@@ -401,6 +429,7 @@ def purge_image(
     """
     if image.status in ACTIVE_STATUSES:
         _refund_for(session, image, "refund: deleted before finishing")
+        _leave_line(session, image)
     session.delete(image)
     session.flush()
     if image.storage_key:

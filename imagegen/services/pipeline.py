@@ -49,12 +49,22 @@ def run_generation(
     session_factory: SessionFactory,
     timeout: float,
     final_attempt: bool,
+    before_start: Callable[[], None] | None = None,
 ) -> str:
     """Run one attempt and return the outcome: skipped, completed, failed or discarded.
 
+    `before_start` runs once the image is known to be unfinished and before it is marked
+    generating (the worker waits there for the provider budget).
+
     Raises:
         ProviderUnavailable, StorageFailed: transient, and this is not the final attempt.
+        ProviderBusy: from `before_start`, when no provider slot frees in time.
     """
+    if before_start is not None:
+        with session_factory() as db:
+            if not generation.is_unfinished(session=db, image_id=image_id):
+                return "skipped"
+        before_start()
     with session_factory() as db:
         image = generation.start_generation(session=db, image_id=image_id)
         if image is None:

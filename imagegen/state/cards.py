@@ -1,10 +1,19 @@
 """Turning image rows into the small dicts the gallery renders (strings only, no secrets)."""
 
+import logging
+import uuid
+
+import redis
+
 from imagegen.models import Image
 from imagegen.providers.compose import get_storage
+from imagegen.redis_client import get_redis
 from imagegen.routes import image_download_url, share_path
+from imagegen.services import fair_queue
 from imagegen.services.credits import Balance
 from imagegen.settings import get_settings
+
+log = logging.getLogger(__name__)
 
 THUMB_WIDTH = 512
 STATUS_LABELS = {
@@ -24,9 +33,37 @@ def _ratio(size: str) -> float:
         return 1.0
 
 
+def queue_labels(user_id: uuid.UUID | str, *, fresh: bool = False) -> dict[str, dict[str, str]]:
+    """Place in line and estimate of each of the user's queued images, as card fields
+    ({} when Redis cannot say: the card then just shows "Queued").
+    """
+    try:
+        found = fair_queue.spots_for_user(
+            get_redis(), user_id=user_id, settings=get_settings(), fresh=fresh
+        )
+    except redis.RedisError:
+        log.warning("queue positions unavailable", exc_info=True)
+        return {}
+    return {
+        image_id: {
+            "queue_position": fair_queue.position_text(spot.position),
+            "queue_eta": fair_queue.eta_text(spot.eta_seconds),
+        }
+        for image_id, spot in found.items()
+    }
+
+
+NO_SPOT = {"queue_position": "", "queue_eta": ""}
+
+
 def card(image: Image) -> dict[str, str]:
     """What one gallery card shows."""
     url = image.image_url or ""
+    spot = (
+        queue_labels(image.user_id).get(str(image.id), NO_SPOT)
+        if image.status == "queued"
+        else NO_SPOT
+    )
     return {
         "id": str(image.id),
         "prompt": image.prompt,
@@ -46,6 +83,8 @@ def card(image: Image) -> dict[str, str]:
         "pad": f"{100 * _ratio(image.size):.2f}%",
         # The public link while the owner shares it ("" when private).
         "share_url": share_url(image.share_token) if image.share_token else "",
+        # While queued: "3rd in line" and "ready in about 40 s" ("" otherwise, or unknown).
+        **spot,
     }
 
 

@@ -14,7 +14,7 @@ from imagegen.db import session_scope
 from imagegen.realtime import EVENTS_KEY, parse
 from imagegen.services import feed, generation
 from imagegen.settings import get_settings
-from imagegen.state.cards import card
+from imagegen.state.cards import NO_SPOT, card, queue_labels
 from imagegen.state.feed import UserFeed, feed_token
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,7 @@ async def apply_event(app: rx.App, event: dict[str, str]) -> None:
     """Reload what changed from the database and push it into the user's shared feed."""
     user_id, image_id = event["user_id"], event.get("image_id")
     snap, image_card = await asyncio.to_thread(_load, user_id, image_id)
+    labels = await asyncio.to_thread(queue_labels, user_id, fresh=True)
     if snap is None:
         return
     token = rx.BaseStateToken(ident=feed_token(snap.feed_key), cls=UserFeed)
@@ -62,6 +63,14 @@ async def apply_event(app: rx.App, event: dict[str, str]) -> None:
             else:
                 shared._upsert(image_card)
         shared._apply_balance(snap)
+        if shared.loaded and any(c["status"] == "queued" for c in shared.items):
+            # The line moved (a job started, a burst arrived): fresh places for queued cards.
+            updated = [
+                {**c, **labels.get(c["id"], NO_SPOT)} if c["status"] == "queued" else c
+                for c in shared.items
+            ]
+            if updated != shared.items:
+                shared.items = updated
 
 
 async def relay(app: rx.App) -> None:

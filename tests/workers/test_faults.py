@@ -127,6 +127,24 @@ def test_killed_mid_generation_is_redelivered_and_completes_once(data_dir: Path)
     assert files_of(data_dir, user_id) == [f"{image_id}.png"]
 
 
+def test_a_killed_ticket_resumes_its_own_image_not_the_next_in_line(data_dir: Path) -> None:
+    # Messages are tickets that take the next fair image; the redelivered one must finish the
+    # image it had taken (which is no longer in any line), not whatever is next.
+    user_id, image_id = submit_one()
+    with worker_process(data_dir, delay=30) as first:
+        wait_for(image_id, ("generating",))
+        kill_hard(first)
+    other_user, other_image = submit_one()
+    with worker_process(data_dir, delay=0):
+        image = wait_for(image_id, ("completed", "failed"))
+        other = wait_for(other_image, ("completed", "failed"))
+        time.sleep(1)
+    assert image.status == "completed" and image.attempts == 2
+    assert other.status == "completed" and other.attempts == 1
+    assert ledger(user_id) == [-1] and ledger(other_user) == [-1]
+    assert files_of(data_dir, user_id) == [f"{image_id}.png"]
+
+
 def test_killed_between_storing_and_completing_keeps_one_file_and_one_charge(
     data_dir: Path,
 ) -> None:
