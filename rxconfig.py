@@ -24,6 +24,9 @@ config = rx.Config(
     disable_plugins=[rx.plugins.SitemapPlugin],
     # Reflex's default ("*") echoes any Origin with credentials: only our own site may call.
     cors_allowed_origins=[settings.app_url],
-    frontend_port=settings.port,
-    backend_port=settings.port,
+    # Ports come from the command line (`imagegen run`, the Procfile): a port set here would
+    # make `reflex run --backend-only` refuse to start ("Cannot specify --frontend-port").
+    # The backend's public URL, baked into the exported frontend (its socket, uploads); unset,
+    # Reflex dials the page's own host, which is right for `make run` and `reflex run`.
+    **({"api_url": settings.api_url} if settings.api_url else {}),
 )

@@ -17,6 +17,7 @@ import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from imagegen import urls
 from imagegen.db import session_scope
 from imagegen.errors import (
     ContentFlagged,
@@ -107,7 +108,7 @@ def absolute_url(image: Image) -> str | None:
     if not image.image_url:
         return None
     if image.image_url.startswith("/"):
-        return f"{get_settings().app_url}{image.image_url}"
+        return urls.absolute_backend(image.image_url)
     return image.image_url
 
 

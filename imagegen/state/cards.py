@@ -1,10 +1,10 @@
 """Turning image rows into the small dicts the gallery renders (strings only, no secrets)."""
 
+from imagegen import urls
 from imagegen.models import Image
 from imagegen.providers.compose import get_storage
 from imagegen.routes import image_download_url, share_path
 from imagegen.services.credits import Balance
-from imagegen.settings import get_settings
 
 THUMB_WIDTH = 512
 STATUS_LABELS = {
@@ -26,7 +26,7 @@ def _ratio(size: str) -> float:
 
 def card(image: Image) -> dict[str, str]:
     """What one gallery card shows."""
-    url = image.image_url or ""
+    url = urls.backend(image.image_url or "")
     return {
         "id": str(image.id),
         "prompt": image.prompt,
@@ -34,7 +34,7 @@ def card(image: Image) -> dict[str, str]:
         "status_label": STATUS_LABELS.get(image.status, image.status),
         "url": url,
         "thumb": get_storage().thumbnail_url(stored_url=url, width=THUMB_WIDTH) if url else "",
-        "download": image_download_url(image.id),
+        "download": urls.backend(image_download_url(image.id)),
         "size": image.size,
         "quality": image.quality,
         "style": image.style or "",
@@ -51,7 +51,7 @@ def card(image: Image) -> dict[str, str]:
 
 def share_url(token: str) -> str:
     """The public page of a shared image."""
-    return f"{get_settings().app_url}{share_path(token)}"
+    return urls.absolute_backend(share_path(token))
 
 
 def credits_text(balance: Balance) -> dict[str, str | int]:
