@@ -205,15 +205,34 @@ def _kill_group(pgid: int, sig: signal.Signals) -> None:
         os.killpg(pgid, sig)
 
 
-def _stop(supervised: list[Supervised]) -> None:
-    running = [s.proc for s in supervised if s.proc is not None]
-    for proc in running:
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _stop(supervised: list[Supervised], timeout: float = 15) -> None:
+    """SIGTERM every process group (the shell of a Procfile line exits at once, the program
+    under it takes its time: Dramatiq finishes its jobs), SIGKILL what is left at the end.
+    """
+    groups = [s.proc for s in supervised if s.proc is not None]
+    for proc in groups:
         _kill_group(proc.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 15
-    for proc in running:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for proc in groups:
+            proc.poll()  # reap the shell, or the group never looks empty
+        if not any(_group_alive(proc.pid) for proc in groups):
+            return
+        time.sleep(0.2)
+    for proc in groups:
         _kill_group(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=5)
 
 
 def serve() -> int:

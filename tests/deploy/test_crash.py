@@ -3,6 +3,7 @@ SIGKILL, as the OOM killer does, in the middle of a generation: the site stays u
 launcher restarts the worker, and the image in flight still completes, charged once, within
 60 s — with the default heartbeat and maintenance settings, not test-only ones."""
 
+import contextlib
 import os
 import re
 import signal
@@ -26,17 +27,14 @@ REDIS_URL = os.environ.get("TEST_DEPLOY_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 
 def _dramatiq_children(root_pid: int) -> list[psutil.Process]:
-    """The worker processes Dramatiq's main process forked (not the main process itself)."""
-    found = []
+    """The worker processes Dramatiq's main process forked (not the main process itself, nor
+    the shell the launcher runs the Procfile line with)."""
+    dramatiq = {}
     for proc in psutil.Process(root_pid).children(recursive=True):
-        try:
-            if "dramatiq" in " ".join(proc.cmdline()) and "dramatiq" in " ".join(
-                proc.parent().cmdline()
-            ):
-                found.append(proc)
-        except psutil.NoSuchProcess:
-            continue
-    return found
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if proc.name() not in ("sh", "dash", "bash") and "dramatiq" in " ".join(proc.cmdline()):
+                dramatiq[proc.pid] = proc
+    return [proc for proc in dramatiq.values() if proc.ppid() in dramatiq]
 
 
 def _launcher_pid(url: str) -> int:
