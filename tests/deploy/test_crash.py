@@ -116,4 +116,5 @@ def test_killed_worker_is_restarted_and_its_image_completes_once(engine, tmp_pat
         # The launcher noticed and restarted the worker; the new one is alive.
         output = log.read_text()
         assert re.search(r"worker exited with code -?\d+ after \d+ s; restarting", output)
+        assert output.count(" exited with code ") == 1  # only the worker: web and watchdog ran on
         assert _dramatiq_children(launcher)
