@@ -30,6 +30,6 @@ config = rx.Config(
     # Reflex dials the page's own host, which is right for `make run` and `reflex run`.
     # Reflex 0.10 overrides any field with a `REFLEX_<FIELD>` variable after this call
     # (reflex_base/config.py `_post_init` → `update_from_env`), so REFLEX_API_URL wins over
-    # API_URL here; Settings reads either name, so the form actions agree with the socket.
+    # API_URL here; Settings prefers REFLEX_API_URL too, so form actions agree with the socket.
     **({"api_url": settings.api_url} if settings.api_url else {}),
 )

@@ -40,9 +40,9 @@ class Settings(BaseSettings):
     # The backend's public URL when it is not APP_URL (static files on one host, the backend on
     # another). Build-time for the exported frontend (its socket, form actions) and run-time
     # for the links the backend makes (images, OAuth callback, share pages, email links).
-    # Reflex's own name, REFLEX_API_URL, is read too, so either spelling works.
+    # Reflex's own name, REFLEX_API_URL, is read too and wins, as it does in Reflex.
     api_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("api_url", "reflex_api_url")
+        default=None, validation_alias=AliasChoices("reflex_api_url", "api_url")
     )
     # Domain attribute of the session cookie (e.g. `example.com` to share it between
     # app.example.com and api.example.com); unset: a host-only cookie.
