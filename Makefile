@@ -9,7 +9,7 @@ export REFLEX_CHECK_LATEST_VERSION := 0
 export REFLEX_TELEMETRY_ENABLED := false
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup run dev test test-fast test-e2e services chromium lint fmt migrate revision clean bench
+.PHONY: setup run dev test test-fast test-e2e test-deploy services chromium nginx lint fmt migrate revision clean bench
 
 setup: $(STAMP)
 
@@ -34,15 +34,24 @@ services:
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
 
-## Every test: unit and service tests against the real PostgreSQL/Redis, then browser tests.
-test: setup services chromium
+## nginx serves the static export in the deploy test (never started as a service here).
+nginx:
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || { apt-get update -q && apt-get install -y -q nginx; }
+
+## Every test: unit and service tests against the real PostgreSQL/Redis, browser tests, and
+## the README's deployment behind nginx.
+test: setup services chromium nginx
 	$(PY) -m pytest -p no:cacheprovider
 
 test-fast: setup services
-	$(PY) -m pytest -p no:cacheprovider -m "not e2e"
+	$(PY) -m pytest -p no:cacheprovider -m "not e2e and not deploy"
 
 test-e2e: setup services chromium
 	$(PY) -m pytest -p no:cacheprovider -m e2e
+
+## The README's "Deploying" commands in both topologies, and a worker killed under `imagegen run`.
+test-deploy: setup services chromium nginx
+	$(PY) -m pytest -p no:cacheprovider -m deploy
 
 lint: setup
 	$(VENV)/bin/ruff check .

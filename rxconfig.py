@@ -24,6 +24,12 @@ config = rx.Config(
     disable_plugins=[rx.plugins.SitemapPlugin],
     # Reflex's default ("*") echoes any Origin with credentials: only our own site may call.
     cors_allowed_origins=[settings.app_url],
-    frontend_port=settings.port,
-    backend_port=settings.port,
+    # Ports come from the command line (`imagegen run`, the Procfile): a port set here would
+    # make `reflex run --backend-only` refuse to start ("Cannot specify --frontend-port").
+    # The backend's public URL, baked into the exported frontend (its socket, uploads); unset,
+    # Reflex dials the page's own host, which is right for `make run` and `reflex run`.
+    # Reflex 0.10 overrides any field with a `REFLEX_<FIELD>` variable after this call
+    # (reflex_base/config.py `_post_init` → `update_from_env`), so REFLEX_API_URL wins over
+    # API_URL here; Settings prefers REFLEX_API_URL too, so form actions agree with the socket.
+    **({"api_url": settings.api_url} if settings.api_url else {}),
 )

@@ -29,7 +29,7 @@ from starlette.responses import (
 )
 from starlette.routing import Route
 
-from imagegen import api_v1, api_v1_library, collection_page, routes, security, share_page
+from imagegen import api_v1, api_v1_library, collection_page, routes, security, share_page, urls
 from imagegen.bodies import BodyTooLarge, read_body, read_form
 from imagegen.db import get_engine, session_scope
 from imagegen.errors import (
@@ -127,6 +127,7 @@ def set_session_cookie(response: Response, token: str, expires_at: datetime) -> 
         samesite="lax",
         secure=get_settings().secure_cookies,
         path="/",
+        domain=get_settings().cookie_domain,
     )
 
 
@@ -217,7 +218,7 @@ async def register(request: Request) -> Response:
                 send_after_commit(
                     db,
                     accounts.verification_email(
-                        session=db, user=user, app_url=get_settings().app_url
+                        session=db, user=user, api_url=get_settings().backend_url
                     ),
                 )
         except ImagegenError as exc:
@@ -319,7 +320,7 @@ def _account_message(message: str, kind: str) -> RedirectResponse:
 
 
 def _oauth_redirect_uri(provider: str) -> str:
-    return f"{get_settings().app_url}{routes.oauth_callback(provider)}"
+    return urls.absolute_backend(routes.oauth_callback(provider))
 
 
 async def oauth_start(request: Request) -> Response:
@@ -401,7 +402,13 @@ async def logout(request: Request) -> Response:
 
     await anyio.to_thread.run_sync(end)
     response = RedirectResponse(routes.LOGIN, status_code=303)
-    response.delete_cookie(routes.SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+    response.delete_cookie(
+        routes.SESSION_COOKIE,
+        path="/",
+        domain=get_settings().cookie_domain,
+        httponly=True,
+        samesite="lax",
+    )
     return response
 
 

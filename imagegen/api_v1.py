@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from imagegen import urls
 from imagegen.bodies import read_body
 from imagegen.db import session_scope
 from imagegen.errors import (
@@ -110,7 +111,7 @@ def absolute_url(image: Image) -> str | None:
     if not image.image_url:
         return None
     if image.image_url.startswith("/"):
-        return f"{get_settings().app_url}{image.image_url}"
+        return urls.absolute_backend(image.image_url)
     return image.image_url
 
 

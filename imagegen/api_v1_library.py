@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from imagegen import api_v1, routes
+from imagegen import api_v1, routes, urls
 from imagegen.api_v1 import (
     INVALID_KEY,
     Caller,
@@ -77,14 +77,13 @@ def _iso(moment: Any) -> str | None:
 
 def collection_object(collection: Collection, count: int | None = None) -> dict[str, Any]:
     """How the API shows a collection."""
-    app_url = get_settings().app_url
     return {
         "id": str(collection.id),
         "object": "collection",
         "name": collection.name,
         "image_count": count,
         "created": int(collection.created_at.timestamp()),
-        "share_url": f"{app_url}{routes.collection_share_path(collection.share_token)}"
+        "share_url": urls.absolute_backend(routes.collection_share_path(collection.share_token))
         if collection.share_token
         else None,
     }
@@ -101,7 +100,7 @@ def export_object(export: DataExport) -> dict[str, Any]:
         "expires": int(export.expires_at.timestamp()) if export.expires_at else None,
         "size_bytes": export.size_bytes,
         "image_count": export.image_count,
-        "download_url": f"{get_settings().app_url}{routes.export_download_url(export.id)}"
+        "download_url": urls.absolute_backend(routes.export_download_url(export.id))
         if ready
         else None,
     }

@@ -125,57 +125,118 @@ def _check_settings() -> None:
         sys.exit(str(exc))
 
 
-def _spawn(cmd: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    log.info("starting: %s", " ".join(cmd))
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+PROCFILE = ROOT / "Procfile"
+# A process that ran this long before exiting is restarted at once; one that keeps dying
+# waits 1, 2, 4, ... up to MAX_BACKOFF seconds between attempts.
+STABLE_SECONDS = 30.0
+MAX_BACKOFF = 30.0
 
 
-def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
-    for proc in procs:
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 15
-    for proc in procs:
-        try:
-            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
+def read_procfile(path: Path = PROCFILE) -> dict[str, str]:
+    """The Procfile's process types, in order: name → shell command line."""
+    processes: dict[str, str] = {}
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or ":" not in line:
+            continue
+        name, _, command = line.partition(":")
+        processes[name.strip()] = command.strip()
+    return processes
 
 
-def process_commands(env: dict[str, str]) -> list[list[str]]:
-    """The processes of a local deployment: web server, Dramatiq workers, watchdog."""
-    port = env.get("PORT", "3000")
-    bin_dir = Path(sys.executable).parent
-    workers = env.get("GEN_WORKERS", "1")
-    threads = env.get("GEN_THREADS", "4")
-    background = []
-    if workers != "0":
-        background = [
-            [str(bin_dir / "dramatiq"), "workers", "--processes", workers, "--threads", threads],
-            [sys.executable, "-m", "workers.watchdog"],
-        ]
-    return [
-        *background,
-        [
-            str(bin_dir / "reflex"),
-            "run",
-            "--env",
-            "prod",
-            "--single-port",
-            "--backend-port",
-            port,
-            "--frontend-port",
-            port,
-            "--loglevel",
-            env.get("REFLEX_LOGLEVEL", "info"),
-        ],
-    ]
+def process_commands(env: dict[str, str], path: Path = PROCFILE) -> dict[str, str]:
+    """What `imagegen run` starts: every Procfile line but `release` (it migrates itself
+    first); without workers (GEN_WORKERS=0) no worker and no watchdog either.
+    """
+    skip = {"release"} | ({"worker", "watchdog"} if env.get("GEN_WORKERS") == "0" else set())
+    return {name: cmd for name, cmd in read_procfile(path).items() if name not in skip}
+
+
+class Supervised:
+    """One Procfile process, restarted with backoff whenever it exits."""
+
+    def __init__(self, name: str, command: str, env: dict[str, str]) -> None:
+        """Not started yet."""
+        self.name, self.command, self.env = name, command, env
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.started = 0.0
+        self.failures = 0
+        self.due = 0.0  # when to (re)start it
+        self.restarts = 0
+
+    def start(self) -> None:
+        """Run the line with the shell (a Procfile line may expand variables), in a process
+        group of its own so the whole tree can be stopped.
+        """
+        log.info("starting %s: %s", self.name, self.command)
+        self.proc = subprocess.Popen(
+            ["/bin/sh", "-c", self.command], cwd=ROOT, env=self.env, start_new_session=True
+        )
+        self.started = time.monotonic()
+
+    def check(self, now: float) -> None:
+        """Notice an exit (kill what is left of its tree, schedule a restart) or start it
+        when its backoff is over.
+        """
+        if self.proc is None:
+            if now >= self.due:
+                self.restarts += 1
+                self.start()
+            return
+        code = self.proc.poll()
+        if code is None:
+            return
+        _kill_group(self.proc.pid, signal.SIGKILL)
+        ran = now - self.started
+        self.failures = 1 if ran >= STABLE_SECONDS else self.failures + 1
+        delay = min(MAX_BACKOFF, 2.0 ** (self.failures - 1))
+        log.warning(
+            "%s exited with code %s after %.0f s; restarting in %.0f s",
+            self.name,
+            code,
+            ran,
+            delay,
+        )
+        self.proc, self.due = None, now + delay
+
+
+def _kill_group(pgid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _stop(supervised: list[Supervised], timeout: float = 15) -> None:
+    """SIGTERM every process group (the shell of a Procfile line exits at once, the program
+    under it takes its time: Dramatiq finishes its jobs), SIGKILL what is left at the end.
+    """
+    groups = [s.proc for s in supervised if s.proc is not None]
+    for proc in groups:
+        _kill_group(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for proc in groups:
+            proc.poll()  # reap the shell, or the group never looks empty
+        if not any(_group_alive(proc.pid) for proc in groups):
+            return
+        time.sleep(0.2)
+    for proc in groups:
+        _kill_group(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=5)
 
 
 def serve() -> int:
-    """Run every process until one exits or we are told to stop."""
+    """Run every Procfile process, restarting any that exits, until told to stop."""
     data_dir = Path(_configured("DATA_DIR") or ROOT / ".data")
     ensure_secret_key(data_dir)
     with embedded_engines(data_dir):
@@ -185,16 +246,17 @@ def serve() -> int:
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
         env.setdefault("PORT", "3000")
         env.setdefault("APP_URL", f"http://localhost:{env['PORT']}")
+        env["WEB_MODE"] = "--single-port"  # the backend serves the built frontend too
+        env.setdefault("GEN_WORKERS", "1")
         web_workers = int(env.get("WEB_WORKERS", "1") or 1)
         if web_workers > 1:
             # Several backend processes share state and sockets through Redis.
             env["REFLEX_REDIS_URL"] = env["REDIS_URL"]
-            env["GRANIAN_WORKERS"] = str(web_workers)
         else:
             # One process: keep tab states in memory. Reflex's default (disk) pickles every
             # state after each event into .states/, which `reflex run` wipes at start anyway.
             env.setdefault("REFLEX_STATE_MANAGER_MODE", "memory")
-        procs = [_spawn(cmd, env) for cmd in process_commands(env)]
+        supervised = [Supervised(n, c, env) for n, c in process_commands(env).items()]
         stopping = False
 
         def on_signal(signum: int, _frame: object) -> None:  # noqa: ARG001
@@ -203,13 +265,32 @@ def serve() -> int:
 
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGTERM, on_signal)
+        for item in supervised:
+            item.start()
         try:
-            while not stopping and all(p.poll() is None for p in procs):
+            while not stopping:
+                now = time.monotonic()
+                for item in supervised:
+                    item.check(now)
                 time.sleep(0.5)
         finally:
-            _stop(procs)
-        failed = [p for p in procs if p.returncode not in (0, -signal.SIGTERM, None)]
-        return 0 if stopping or not failed else 1
+            _stop(supervised)
+        return 0
+
+
+def run_process(name: str) -> int:
+    """`imagegen proc NAME`: replace this process with the Procfile's NAME line (what the
+    systemd units in deploy/ and the deploy test run), so there is one process list.
+    """
+    processes = read_procfile()
+    if name not in processes:
+        sys.stderr.write(f"No process {name!r} in the Procfile (have: {', '.join(processes)}).\n")
+        return 2
+    env = {**os.environ, **REFLEX_ENV}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    os.chdir(ROOT)
+    os.execve("/bin/sh", ["/bin/sh", "-c", processes[name]], env)
+    return 1  # not reached
 
 
 def set_admin_role(email: str, *, grant: bool) -> int:
@@ -244,6 +325,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="serve the app with workers (embedded engines when unset)")
     sub.add_parser("migrate", help="alembic upgrade head")
+    proc = sub.add_parser("proc", help="run one line of the Procfile (web, worker, watchdog)")
+    proc.add_argument("name")
     admin = sub.add_parser("admin", help="give or take the admin role (opens /admin)")
     admin.add_argument("action", choices=["grant", "revoke"])
     admin.add_argument("email")
@@ -252,6 +335,8 @@ def main(argv: list[str] | None = None) -> int:
         return set_admin_role(args.email, grant=args.action == "grant")
     if args.command == "run":
         return serve()
+    if args.command == "proc":
+        return run_process(args.name)
     if args.command == "migrate":
         if not _configured("DATABASE_URL"):
             sys.exit("Invalid setting DATABASE_URL: is not set (see .env.example)")

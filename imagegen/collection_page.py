@@ -10,7 +10,7 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from imagegen import routes
+from imagegen import routes, urls
 from imagegen.db import session_scope
 from imagegen.models import Collection, Image
 from imagegen.providers.compose import get_storage
@@ -120,14 +120,14 @@ async def collection_page(request: Request) -> Response:
         )
     count = f"{len(images)} image{'s' if len(images) != 1 else ''}"
     og_image = (
-        f'<meta property="og:image" content="{escape(app_url + _image_path(token, images[0]))}">'
+        f'<meta property="og:image" content="{escape(urls.absolute_backend(_image_path(token, images[0])))}">'
         if images
         else ""
     )
     html = PAGE.format(
         title=escape(collection.name),
         description=escape(f"{collection.name}: {count} made with imagegen"),
-        page_url=escape(f"{app_url}{routes.collection_share_path(token)}"),
+        page_url=escape(urls.absolute_backend(routes.collection_share_path(token))),
         og_image=og_image,
         name=escape(collection.name),
         count=count,

@@ -7,6 +7,7 @@ from imagegen import logs
 from imagegen.api import build_api
 from imagegen.middleware import (
     admin_gate,
+    frontend_redirects,
     request_context,
     security_headers,
     session_cookie_refresh,
@@ -23,6 +24,7 @@ app = rx.App(
         admin_gate,
         socket_token_guard,
         security_headers,
+        frontend_redirects,
         request_context,
     ]
 )

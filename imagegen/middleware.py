@@ -14,7 +14,7 @@ import anyio
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from imagegen import logs, routes
+from imagegen import logs, routes, urls
 from imagegen.db import session_scope
 from imagegen.models import utcnow
 from imagegen.services import auth
@@ -62,6 +62,8 @@ def _refreshed_cookie(token: str) -> str | None:
     cookie[routes.SESSION_COOKIE] = token if signed_in else ""
     morsel = cookie[routes.SESSION_COOKIE]
     morsel["path"] = "/"
+    if settings.cookie_domain:
+        morsel["domain"] = settings.cookie_domain
     morsel["httponly"] = True
     morsel["samesite"] = "Lax"
     morsel["secure"] = settings.secure_cookies
@@ -305,3 +307,29 @@ def is_admin_path(path: str) -> bool:
     normalised = posixpath.normpath("/" + path.replace("\\", "/")).lower()
     first = normalised.lstrip("/").split("/", 1)[0]
     return first.split(".", 1)[0].strip() == routes.ADMIN.strip("/").lower()
+
+
+def frontend_redirects(app: ASGIApp) -> ASGIApp:
+    """Split origins (API_URL is not APP_URL): a backend redirect to a page — after a form
+    post, an OAuth callback or an email link — goes to APP_URL, not to the backend's host.
+    With one origin this adds nothing.
+    """
+    if not get_settings().split_origins:
+        return app
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+
+        async def send_to_frontend(message: Message) -> None:
+            if message["type"] == "http.response.start" and 300 <= message["status"] < 400:
+                headers = MutableHeaders(scope=message)
+                location = headers.get("location", "")
+                if not location.startswith(urls.BACKEND_PREFIXES):
+                    headers["location"] = urls.frontend(location)
+            await send(message)
+
+        await app(scope, receive, send_to_frontend)
+
+    return middleware

@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Plan = Literal["free_user", "pro_user", "gold_user"]
@@ -37,6 +37,16 @@ class Settings(BaseSettings):
     # -- runtime -----------------------------------------------------------
     app_env: Literal["development", "testing", "production"] = "development"
     app_url: str = "http://localhost:3000"
+    # The backend's public URL when it is not APP_URL (static files on one host, the backend on
+    # another). Build-time for the exported frontend (its socket, form actions) and run-time
+    # for the links the backend makes (images, OAuth callback, share pages, email links).
+    # Reflex's own name, REFLEX_API_URL, is read too and wins, as it does in Reflex.
+    api_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("reflex_api_url", "api_url")
+    )
+    # Domain attribute of the session cookie (e.g. `example.com` to share it between
+    # app.example.com and api.example.com); unset: a host-only cookie.
+    cookie_domain: str | None = None
     port: int = Field(default=3000, ge=1, le=65535)
     data_dir: Path = Path(".data")
     secret_key: str = Field(min_length=32)
@@ -131,8 +141,9 @@ class Settings(BaseSettings):
     provider_budget_window_seconds: float = Field(default=60, gt=0, le=3600)
     # A worker that stops sending heartbeats this long is dead: its unfinished messages go back
     # to the queue at the next maintenance pass (run on this many of a million broker calls).
-    worker_heartbeat_timeout_seconds: float = Field(default=60, gt=0)
-    broker_maintenance_per_million: int = Field(default=10_000, ge=1, le=1_000_000)
+    # 15 s and 10 %: a killed worker's job runs again about 15-25 s later.
+    worker_heartbeat_timeout_seconds: float = Field(default=15, gt=0)
+    broker_maintenance_per_million: int = Field(default=100_000, ge=1, le=1_000_000)
     web_workers: int = Field(default=1, ge=1)
     gen_workers: int = Field(default=1, ge=0)
     gen_threads: int = Field(default=4, ge=1)
@@ -168,17 +179,29 @@ class Settings(BaseSettings):
             raise ValueError("must be a redis://, rediss:// or unix:// URL")
         return value
 
-    @field_validator("app_url")
+    @field_validator("app_url", "api_url")
     @classmethod
-    def _app_url(cls, value: str) -> str:
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
     @property
+    def backend_url(self) -> str:
+        """The backend's public URL: API_URL, else APP_URL (one origin)."""
+        return self.api_url or self.app_url
+
+    @property
+    def split_origins(self) -> bool:
+        """The frontend and the backend are served from different origins."""
+        return self.backend_url != self.app_url
+
+    @property
     def secure_cookies(self) -> bool:
-        """Cookies get the Secure flag when the public URL is https."""
-        return self.app_url.startswith("https://")
+        """Cookies get the Secure flag when the backend (which sets them) is served over https."""
+        return self.backend_url.startswith("https://")
 
     def plan_credits(self, plan: str) -> int:
         """Credits a plan grants per window."""

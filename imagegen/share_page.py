@@ -9,7 +9,7 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from imagegen import routes
+from imagegen import routes, urls
 from imagegen.db import session_scope
 from imagegen.models import Image
 from imagegen.providers.compose import get_storage
@@ -101,6 +101,7 @@ async def shared_page(request: Request) -> Response:
     if image is None:
         return _not_found()
     app_url = get_settings().app_url
+    page = urls.absolute_backend(routes.share_path(token))  # served by the backend
     one_line = " ".join(image.prompt.split())
     title = one_line if len(one_line) <= 70 else one_line[:69] + "…"
     width, _, height = image.size.partition("x")
@@ -108,8 +109,8 @@ async def shared_page(request: Request) -> Response:
         title=escape(title),
         description=escape(one_line[:300]),
         prompt=escape(image.prompt),
-        page_url=escape(f"{app_url}{routes.share_path(token)}"),
-        image_url=escape(f"{app_url}{routes.share_path(token)}/image.png"),
+        page_url=escape(page),
+        image_url=escape(f"{page}/image.png"),
         width=escape(width),
         height=escape(height),
         size=escape(image.size),

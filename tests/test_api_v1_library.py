@@ -148,7 +148,7 @@ def test_collections_with_a_share_page(ada: Person, bob: Person, client: TestCli
     assert bob.call("GET", "/collections").json()["data"] == []
 
     shared = ada.call("PUT", f"/collections/{album}/share").json()
-    path = shared["share_url"].removeprefix(get_settings().app_url)
+    path = shared["share_url"].removeprefix(get_settings().backend_url)
     page = client.get(path)
     assert page.status_code == 200 and "Animals" in page.text and "two owls" in page.text
     assert "a lighthouse" not in page.text
@@ -180,7 +180,7 @@ def test_export_through_the_api(ada: Person, bob: Person, client: TestClient) ->
         storage=get_storage(),
         data_dir=get_settings().data_dir,
         link_hours=24,
-        app_url=get_settings().app_url,
+        backend_url=get_settings().backend_url,
         mail=None,
     )
     ready = ada.call("GET", f"/exports/{export_id}").json()
@@ -193,7 +193,7 @@ def test_export_through_the_api(ada: Person, bob: Person, client: TestClient) ->
         assert "data.json" in opened.namelist()
         assert len([n for n in opened.namelist() if n.startswith("images/")]) == 3
     # The browser route takes the session cookie or the key; a stranger gets 404.
-    url = ready["download_url"].removeprefix(get_settings().app_url)
+    url = ready["download_url"].removeprefix(get_settings().backend_url)
     assert client.get(url, headers=ada.headers).status_code == 200
     assert client.get(url, headers=bob.headers).status_code == 404
     assert client.get(url).status_code == 404

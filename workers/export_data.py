@@ -42,7 +42,7 @@ def export_data(export_id: str) -> None:
         storage=get_storage(),
         data_dir=settings.data_dir,
         link_hours=settings.export_link_hours,
-        app_url=settings.app_url,
+        backend_url=settings.backend_url,
         mail=_mail if settings.smtp_host else None,
     )
     log.info("export %s: %s", export_id, outcome)

@@ -2,7 +2,7 @@
 
 import reflex as rx
 
-from imagegen import styles
+from imagegen import routes, styles, urls
 
 
 def field(
@@ -68,7 +68,7 @@ def oauth_buttons(providers: dict[str, str]) -> rx.Component:
                     size="3",
                     width="100%",
                 ),
-                action=f"/api/auth/oauth/{name}/start",
+                action=urls.backend(routes.oauth_start(name)),
                 method="get",
                 on_submit=None,
                 width="100%",
@@ -98,7 +98,7 @@ def post_form(action: str, submit_label: str, *fields: rx.Component) -> rx.Compo
             spacing="4",
             width="100%",
         ),
-        action=action,
+        action=urls.backend(action),
         method="post",
         on_submit=None,
         width="100%",

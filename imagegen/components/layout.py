@@ -2,7 +2,7 @@
 
 import reflex as rx
 
-from imagegen import routes, styles
+from imagegen import routes, styles, urls
 from imagegen.state.auth import AuthState
 from imagegen.state.feed import UserFeed
 
@@ -105,7 +105,7 @@ def sign_out_button() -> rx.Component:
             color_scheme="gray",
             aria_label="Sign out",
         ),
-        action=routes.API_LOGOUT,
+        action=urls.backend(routes.API_LOGOUT),
         method="post",
         on_submit=None,
     )

@@ -4,7 +4,7 @@ deletion.
 
 import reflex as rx
 
-from imagegen import routes, security
+from imagegen import routes, security, urls
 from imagegen.components.forms import error_alert, field
 from imagegen.state.account import AccountState
 from imagegen.state.auth import AuthState
@@ -204,7 +204,7 @@ def _link_form(provider: rx.Var) -> rx.Component:
     return rx.el.form(
         rx.el.input(type="hidden", name="link", value="1"),
         rx.button("Link " + provider["label"].to(str), type="submit", size="1", variant="outline"),
-        action="/api/auth/oauth/" + provider["id"].to(str) + "/start",
+        action=urls.backend("/api/auth/oauth/") + provider["id"].to(str) + "/start",
         method="get",
         on_submit=None,
     )

@@ -30,10 +30,12 @@ class Outgoing:
     text: str
 
 
-def verification_email(*, session: Session, user: User, app_url: str) -> Outgoing:
-    """Issue a verification token and the email that carries it."""
+def verification_email(*, session: Session, user: User, api_url: str) -> Outgoing:
+    """Issue a verification token and the email that carries it (a link to the backend's
+    public URL, `api_url`).
+    """
     token = tokens.issue(session=session, purpose=tokens.VERIFY_EMAIL, user_id=user.id)
-    link = f"{app_url}/api/auth/verify-email?token={token}"
+    link = f"{api_url}/api/auth/verify-email?token={token}"
     text = (
         f"Hi {user.name},\n\nPlease confirm your email address for imagegen:\n\n{link}\n\n"
         "The link works once, for 24 hours. If you did not sign up, ignore this message.\n"

@@ -291,7 +291,7 @@ def build_export(
     storage: ImageStorage,
     data_dir: Path,
     link_hours: int,
-    app_url: str,
+    backend_url: str,
     mail: Callable[[Outgoing], None] | None,
 ) -> str:
     """Worker: prepare one export (idempotent: only a pending one is built); returns the
@@ -357,7 +357,7 @@ def build_export(
                     f"Hi {name},\n\n"
                     f"The export you asked for is ready: {built.images} images and a data.json "
                     f"file ({built.size / 1_000_000:.1f} MB).\n\n"
-                    f"Download it within {link_hours} hours:\n{download_link(app_url, token)}\n\n"
+                    f"Download it within {link_hours} hours:\n{download_link(backend_url, token)}\n\n"
                     "Anyone with this link can download your data until it expires, so do not "
                     "forward this email. It is also on your account page.\n"
                 ),
@@ -366,9 +366,9 @@ def build_export(
     return "ready"
 
 
-def download_link(app_url: str, token: str) -> str:
-    """The emailed link of an export."""
-    return f"{app_url}/api/exports/download?token={token}"
+def download_link(backend_url: str, token: str) -> str:
+    """The emailed link of an export (a backend route: API_URL when split from APP_URL)."""
+    return f"{backend_url}/api/exports/download?token={token}"
 
 
 def expire_exports(*, session: Session, data_dir: Path) -> int:

@@ -7,7 +7,7 @@ import uuid
 
 import reflex as rx
 
-from imagegen import routes
+from imagegen import routes, urls
 from imagegen.db import session_scope
 from imagegen.errors import ImagegenError
 from imagegen.models import User
@@ -104,7 +104,7 @@ class AccountState(AuthState):
     @rx.var
     def api_base_url(self) -> str:
         """Where OpenAI clients point their base_url."""
-        return f"{get_settings().app_url}/api/v1"
+        return urls.absolute_backend("/api/v1")
 
     @rx.event
     async def create_api_key(self, form: dict[str, str]):

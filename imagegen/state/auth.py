@@ -124,7 +124,8 @@ def _send_verification(user_id: str) -> None:
         if user is None or user.email_verified:
             return
         send_after_commit(
-            db, accounts.verification_email(session=db, user=user, app_url=get_settings().app_url)
+            db,
+            accounts.verification_email(session=db, user=user, api_url=get_settings().backend_url),
         )
 
 

@@ -5,6 +5,7 @@ import uuid
 
 import redis
 
+from imagegen import urls
 from imagegen.models import Image
 from imagegen.providers.compose import get_storage
 from imagegen.redis_client import get_redis
@@ -58,7 +59,7 @@ NO_SPOT = {"queue_position": "", "queue_eta": ""}
 
 def card(image: Image) -> dict[str, str]:
     """What one gallery card shows."""
-    url = image.image_url or ""
+    url = urls.backend(image.image_url or "")
     spot = (
         queue_labels(image.user_id).get(str(image.id), NO_SPOT)
         if image.status == "queued"
@@ -71,7 +72,7 @@ def card(image: Image) -> dict[str, str]:
         "status_label": STATUS_LABELS.get(image.status, image.status),
         "url": url,
         "thumb": get_storage().thumbnail_url(stored_url=url, width=THUMB_WIDTH) if url else "",
-        "download": image_download_url(image.id),
+        "download": urls.backend(image_download_url(image.id)),
         "size": image.size,
         "quality": image.quality,
         "style": image.style or "",
@@ -90,7 +91,7 @@ def card(image: Image) -> dict[str, str]:
 
 def share_url(token: str) -> str:
     """The public page of a shared image."""
-    return f"{get_settings().app_url}{share_path(token)}"
+    return urls.absolute_backend(share_path(token))
 
 
 def credits_text(balance: Balance) -> dict[str, str | int]:

@@ -1,6 +1,7 @@
 """Two web processes (Reflex state and sockets in Redis): the live push still reaches every
 tab of the user, whichever process holds each tab's socket. Runs last (it rebuilds .web)."""
 
+import os
 from collections.abc import Iterator
 
 import psutil
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.e2e
 def two_process_server(engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = {
         "WEB_WORKERS": "2",
-        "REDIS_URL": "redis://127.0.0.1:6379/11",
+        "REDIS_URL": os.environ.get("TEST_SCALE_REDIS_URL", "redis://127.0.0.1:6379/11"),
         "DATA_DIR": str(tmp_path_factory.mktemp("data2")),
     }
     with running_app(env, tmp_path_factory.mktemp("server2") / "server.log") as url:

@@ -54,7 +54,7 @@ class TestTokens:
 
 class TestVerificationAndReset:
     def test_verify_email(self, db: Session, user: User) -> None:
-        message = accounts.verification_email(session=db, user=user, app_url=APP)
+        message = accounts.verification_email(session=db, user=user, api_url=APP)
         assert message.to == user.email and f"{APP}/api/auth/verify-email?token=" in message.text
         assert accounts.verify_email(session=db, token=_token(message)).email_verified is True
 

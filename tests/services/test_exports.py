@@ -57,7 +57,7 @@ def test_the_archive_holds_images_and_every_record(tmp_path) -> None:
         storage=storage,
         data_dir=tmp_path,
         link_hours=24,
-        app_url="https://imagegen.test",
+        backend_url="https://imagegen.test",
         mail=mails.append,
     )
     assert outcome == "ready"
@@ -69,7 +69,7 @@ def test_the_archive_holds_images_and_every_record(tmp_path) -> None:
             storage=storage,
             data_dir=tmp_path,
             link_hours=24,
-            app_url="",
+            backend_url="",
             mail=None,
         )
         == "skipped"
@@ -142,7 +142,7 @@ def test_archives_of_deleted_accounts_are_removed(tmp_path) -> None:
         storage=storage,
         data_dir=tmp_path,
         link_hours=24,
-        app_url="",
+        backend_url="",
         mail=None,
     )
     [path] = exports.export_folder(tmp_path).glob("*.zip")

@@ -76,7 +76,7 @@ def test_export_built_by_the_worker_and_emailed(worker, inbox) -> None:
     assert status == "ready"
     [message] = inbox.messages
     assert message["To"] == user.email and "ready to download" in message["Subject"]
-    link = inbox.body().split(get_settings().app_url, 1)[1].split()[0]
+    link = inbox.body().split(get_settings().backend_url, 1)[1].split()[0]
     download = TestClient(build_api(), base_url="http://localhost:3000").get(link)
     assert download.status_code == 200
     assert download.headers["cache-control"] == "private, no-store"
