@@ -19,26 +19,45 @@ import redis
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import Route
 
-from imagegen import api_v1, routes, security, share_page, urls
+from imagegen import api_v1, api_v1_library, collection_page, routes, security, share_page, urls
 from imagegen.bodies import BodyTooLarge, read_body, read_form
 from imagegen.db import get_engine, session_scope
 from imagegen.errors import (
+    ExportNotFound,
     ImagegenError,
     ImageNotFound,
     InvalidCredentials,
     InvalidInput,
     TooManyAttempts,
 )
-from imagegen.models import Image, utcnow
+from imagegen.models import DataExport, Image, utcnow
 from imagegen.providers.compose import get_storage
 from imagegen.providers.image_storage import THUMB_WIDTHS, LocalImageStorage
 from imagegen.providers.oauth import configured_providers
 from imagegen.realtime import publish_account_changed
 from imagegen.redis_client import get_redis
-from imagegen.services import accounts, api_keys, auth, billing_events, flash, generation, health
+from imagegen.services import (
+    accounts,
+    api_keys,
+    archive,
+    auth,
+    billing_events,
+    exports,
+    flash,
+    generation,
+    health,
+    library,
+)
 from imagegen.services.mail import send_after_commit
 from imagegen.services.throttle import (
     Throttle,
@@ -493,6 +512,101 @@ async def image_download(request: Request) -> Response:
     return await anyio.to_thread.run_sync(serve)
 
 
+MAX_ZIP_FORM_BYTES = 64 * 1024  # room for 1,000 image ids
+
+
+def _zip_images(user_id: uuid.UUID, raw_ids: list[str]) -> list[Image] | None:
+    """The user's images to zip, in the order asked; None when any id is not theirs."""
+    with session_scope() as db:
+        try:
+            images = library.owned_images(session=db, user_id=user_id, image_ids=raw_ids)
+        except (ImageNotFound, InvalidInput):
+            return None
+        for image in images:
+            db.expunge(image)
+        return images
+
+
+def zip_response(images: list[Image]) -> StreamingResponse:
+    """The images as a zip, streamed as it is written (memory stays flat however many)."""
+    stamp = f"{utcnow():%Y-%m-%d_%H%M}"
+    return StreamingResponse(
+        archive.stream_zip(archive.image_entries(images, get_storage())),
+        media_type="application/zip",
+        headers={
+            "content-disposition": f'attachment; filename="imagegen-{stamp}.zip"',
+            "cache-control": "no-store",
+        },
+    )
+
+
+async def images_zip(request: Request) -> Response:
+    """POST /api/images/zip (form field `ids`, comma-separated): the signed-in user's images
+    as one zip download; 404 when any id is not theirs.
+    """
+    if not same_origin(request):
+        return Response("Cross-site request refused.", status_code=403, media_type="text/plain")
+    form = await read_form(request, MAX_ZIP_FORM_BYTES)
+    raw_ids = [part.strip() for part in form.get("ids", "").split(",") if part.strip()]
+
+    def find() -> list[Image] | None:
+        user_id = _signed_in_user_id(request)
+        return None if user_id is None else _zip_images(user_id, raw_ids)
+
+    images = await anyio.to_thread.run_sync(find)
+    return NOT_FOUND if not images else zip_response(images)
+
+
+EXPORT_HEADERS = {"cache-control": "private, no-store", "referrer-policy": "no-referrer"}
+
+
+def export_file_response(export: DataExport) -> Response:
+    """The archive of a ready export as a download (streamed from disk)."""
+    path = exports.export_folder(get_settings().data_dir) / (export.file_name or "")
+    if not path.is_file():
+        return NOT_FOUND
+    return FileResponse(
+        path,
+        media_type="application/zip",
+        filename=f"imagegen-export-{export.created_at:%Y-%m-%d}.zip",
+        headers=EXPORT_HEADERS,
+    )
+
+
+async def export_download(request: Request) -> Response:
+    """GET /api/exports/{export_id}/download: the owner's ready export (404 for anyone else,
+    and once the link has expired).
+    """
+
+    def find() -> DataExport | None:
+        user_id = _signed_in_user_id(request)
+        if user_id is None:
+            return None
+        with session_scope() as db:
+            try:
+                export = exports.get_export(
+                    session=db, user_id=user_id, export_id=request.path_params["export_id"]
+                )
+            except ExportNotFound:
+                return None
+            return export if exports.downloadable(export) else None
+
+    export = await anyio.to_thread.run_sync(find)
+    return NOT_FOUND if export is None else export_file_response(export)
+
+
+async def export_download_by_token(request: Request) -> Response:
+    """GET /api/exports/download?token=…: the emailed link of an export, for 24 hours."""
+    token = request.query_params.get("token", "")
+
+    def find() -> DataExport | None:
+        with session_scope() as db:
+            return exports.export_by_token(session=db, token=token)
+
+    export = await anyio.to_thread.run_sync(find)
+    return NOT_FOUND if export is None else export_file_response(export)
+
+
 # The browser keeps a private image but asks again before each use (a cheap 304 while it is
 # still the owner's): once the image is deleted or the user signs out, it is gone for them.
 PRIVATE_CACHE = {"cache-control": "private, no-cache", "x-content-type-options": "nosniff"}
@@ -716,9 +830,14 @@ def build_api() -> Starlette:
             Route("/api/openapi.json", openapi_document, methods=["GET"]),
             Route("/s/{token}", share_page.shared_page, methods=["GET"]),
             Route("/s/{token}/image.png", share_page.shared_image, methods=["GET"]),
+            Route(routes.API_IMAGES_ZIP, images_zip, methods=["POST"]),
+            Route(routes.API_EXPORT_BY_TOKEN, export_download_by_token, methods=["GET"]),
+            Route(routes.API_EXPORT_DOWNLOAD, export_download, methods=["GET"]),
+            Route("/c/{token}", collection_page.collection_page, methods=["GET"]),
+            Route("/c/{token}/{image_id}.png", collection_page.collection_image, methods=["GET"]),
             Route("/api/v1/images/generations", api_v1.create_images, methods=["POST"]),
             Route("/api/v1/images", api_v1.list_images, methods=["GET"]),
-            Route("/api/v1/images/{image_id}", api_v1.get_image, methods=["GET"]),
             Route("/api/v1/openapi.json", openapi_v1_document, methods=["GET"]),
+            *api_v1_library.ROUTES,
         ],
     )

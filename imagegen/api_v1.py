@@ -145,6 +145,7 @@ def image_object(image: Image) -> dict[str, Any]:
         "error": image.error,
         "queue_position": spot.position if spot else None,
         "eta_seconds": spot.eta_seconds if spot else None,
+        "favorite": image.favorite,
     }
 
 
@@ -345,7 +346,9 @@ async def get_image(request: Request) -> Response:
 
 
 async def list_images(request: Request) -> Response:
-    """GET /api/v1/images?limit=20&after=<id>: the caller's images, newest first."""
+    """GET /api/v1/images?limit=20&after=<id>&favorites=true&order=asc&search=cats: the
+    caller's images, newest first unless `order=asc`.
+    """
     caller = await anyio.to_thread.run_sync(_caller, request)
     if caller is None:
         return INVALID_KEY
@@ -353,6 +356,15 @@ async def list_images(request: Request) -> Response:
     if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
         return error(400, "`limit` must be 1 to 100.", "invalid_request_error", param="limit")
     limit, after = int(raw_limit), request.query_params.get("after")
+    favorites = request.query_params.get("favorites", "false")
+    order = request.query_params.get("order", "desc")
+    if favorites not in ("true", "false"):
+        return error(
+            400, "`favorites` must be true or false.", "invalid_request_error", param="favorites"
+        )
+    if order not in ("asc", "desc"):
+        return error(400, "`order` must be asc or desc.", "invalid_request_error", param="order")
+    search = request.query_params.get("search", "")[:200]
 
     def page() -> list[Image]:
         with session_scope() as db:
@@ -364,7 +376,13 @@ async def list_images(request: Request) -> Response:
                     return []  # not one of yours: nothing comes after it
                 before = (cursor.created_at, cursor.id)
             found = generation.list_images(
-                session=db, user_id=caller.id, limit=limit + 1, before=before
+                session=db,
+                user_id=caller.id,
+                limit=limit + 1,
+                before=before,
+                search=search,
+                favorites=favorites == "true",
+                oldest_first=order == "asc",
             )
             for image in found:
                 db.expunge(image)

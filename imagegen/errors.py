@@ -102,3 +102,21 @@ class ModerationUnavailable(ImagegenError):
     """The moderation endpoint could not be asked; refuse for now rather than skip it."""
 
     message = "We could not check your prompt just now. Nothing was charged; try again shortly."
+
+
+class CollectionNotFound(ImagegenError):
+    """No such collection for this user (also what another user's collection looks like)."""
+
+    message = "Collection not found."
+
+
+class ExportNotFound(ImagegenError):
+    """No such export for this user, or its link has expired."""
+
+    message = "This export does not exist or its link has expired."
+
+
+class ExportInProgress(ImagegenError):
+    """An export of the user's data is already being prepared."""
+
+    message = "Your export is already being prepared; we will tell you when it is ready."

@@ -25,6 +25,7 @@ log = logging.getLogger("imagegen.http")
 _SKIP_PREFIXES = (
     "/api/",
     "/s/",
+    "/c/",
     "/_event",
     "/_upload",
     "/_health",

@@ -62,6 +62,8 @@ class User(TimestampMixin, table=True):
         max_length=64,
         sa_column_kwargs={"server_default": sa.text(FEED_KEY_SQL)},
     )
+    # Email me when an image that took longer than LONG_JOB_EMAIL_MINUTES finishes (Account).
+    email_when_done: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
 class Session(TimestampMixin, table=True):
@@ -125,12 +127,33 @@ class Image(TimestampMixin, table=True):
     __tablename__ = "image"
     __table_args__ = (
         sa.Index("ix_image_user_id_created_at", "user_id", "created_at"),
-        # Full-text search over prompts ('simple': no stemming, works for every language).
+        # Full-text search over prompts: 'simple' matches the words as typed in any language,
+        # 'english' matches their stems ("cats" finds "cat"); a search uses either.
         sa.Index(
             "ix_image_prompt_fts",
             sa.text("to_tsvector('simple'::regconfig, prompt)"),
             postgresql_using="gin",
         ),
+        sa.Index(
+            "ix_image_prompt_fts_english",
+            sa.text("to_tsvector('english'::regconfig, prompt)"),
+            postgresql_using="gin",
+        ),
+        # A user's favorites, newest first (the Favorites filter).
+        sa.Index(
+            "ix_image_user_id_favorite_created_at",
+            "user_id",
+            "created_at",
+            postgresql_where=sa.text("favorite"),
+        ),
+        # Deleted images waiting for the watchdog to remove them for good.
+        sa.Index(
+            "ix_image_deleted_at",
+            "deleted_at",
+            postgresql_where=sa.text("deleted_at IS NOT NULL"),
+        ),
+        # Recently finished images (the "email me when done" sweep).
+        sa.Index("ix_image_completed_at", "completed_at"),
         # The watchdog looks for work stuck in these states.
         sa.Index(
             "ix_image_active_updated_at",
@@ -181,6 +204,19 @@ class Image(TimestampMixin, table=True):
     # The public link /s/<share_token> while the owner shares the image (None: private).
     share_token: str | None = Field(default=None, max_length=64, unique=True)
     shared_at: datetime | None = Field(
+        default=None,
+        sa_type=sa.DateTime(timezone=True),  # type: ignore[call-overload]
+    )
+    # A heart on the card: the Favorites filter shows these.
+    favorite: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    # Deleted by its owner at this time: hidden everywhere at once, restorable ("Undo") for
+    # UNDO_DELETE_SECONDS, then removed for good (row and file) by the watchdog.
+    deleted_at: datetime | None = Field(
+        default=None,
+        sa_type=sa.DateTime(timezone=True),  # type: ignore[call-overload]
+    )
+    # When its owner was emailed that it finished (the Account page's "email me" setting).
+    emailed_at: datetime | None = Field(
         default=None,
         sa_type=sa.DateTime(timezone=True),  # type: ignore[call-overload]
     )
@@ -324,3 +360,77 @@ class PlanChange(SQLModel, table=True):
         sa_type=sa.DateTime(timezone=True),  # type: ignore[call-overload]
         sa_column_kwargs={"server_default": sa.func.now()},
     )
+
+
+class Collection(TimestampMixin, table=True):
+    """A named folder of a user's images (an image may be in several), with its own public
+    link `/c/<share_token>` while shared.
+    """
+
+    __tablename__ = "collection"
+    __table_args__ = (
+        # Names are unique per user, whatever their case.
+        sa.Index("uq_collection_user_id_name", "user_id", sa.text("lower(name)"), unique=True),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="user.id", ondelete="CASCADE")
+    name: str = Field(max_length=80)
+    share_token: str | None = Field(default=None, max_length=64, unique=True)
+    shared_at: datetime | None = Field(
+        default=None,
+        sa_type=sa.DateTime(timezone=True),  # type: ignore[call-overload]
+    )
+
+
+class CollectionImage(SQLModel, table=True):
+    """An image in a collection."""
+
+    __tablename__ = "collection_image"
+
+    collection_id: uuid.UUID = Field(
+        foreign_key="collection.id", ondelete="CASCADE", primary_key=True
+    )
+    image_id: uuid.UUID = Field(
+        foreign_key="image.id", ondelete="CASCADE", primary_key=True, index=True
+    )
+    added_at: datetime = Field(
+        default_factory=utcnow,
+        sa_type=sa.DateTime(timezone=True),  # type: ignore[call-overload]
+        sa_column_kwargs={"server_default": sa.func.now()},
+    )
+
+
+EXPORT_STATUSES = ("pending", "ready", "failed", "expired")
+
+
+class DataExport(TimestampMixin, table=True):
+    """A user's "Export my data" archive: prepared by a worker, downloadable until
+    `expires_at` by its owner (and through the emailed link, whose token is stored hashed).
+    """
+
+    __tablename__ = "data_export"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "status IN ('pending', 'ready', 'failed', 'expired')", name="ck_data_export_status"
+        ),
+        sa.Index("ix_data_export_user_id_created_at", "user_id", "created_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="user.id", ondelete="CASCADE")
+    status: str = Field(default="pending", max_length=16)
+    # The archive under DATA_DIR/exports, its size, and when the link stops working.
+    file_name: str | None = Field(default=None, max_length=255)
+    size_bytes: int | None = Field(default=None, sa_type=sa.BigInteger)  # type: ignore[call-overload]
+    image_count: int | None = None
+    token_hash: str | None = Field(default=None, max_length=64, unique=True)
+    ready_at: datetime | None = Field(
+        default=None,
+        sa_type=sa.DateTime(timezone=True),  # type: ignore[call-overload]
+    )
+    expires_at: datetime | None = Field(
+        default=None,
+        sa_type=sa.DateTime(timezone=True),  # type: ignore[call-overload]
+    )
+    error: str | None = Field(default=None, max_length=500)

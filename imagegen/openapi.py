@@ -11,6 +11,7 @@ from imagegen.services.generation import STYLES
 _TEXT = {"text/plain": {"schema": {"type": "string"}}}
 _PNG = {"image/png": {"schema": {"type": "string"}}}
 _HTML = {"text/html": {"schema": {"type": "string"}}}
+_ZIP = {"application/zip": {"schema": {"type": "string"}}}
 _ERROR = {
     "application/json": {
         "schema": {
@@ -265,6 +266,79 @@ def openapi_schema() -> dict[str, Any]:
                     },
                 }
             },
+            routes.API_IMAGES_ZIP: {
+                "post": {
+                    "summary": "Several of the signed-in user's images as one zip (streamed)",
+                    "requestBody": _form(
+                        {"ids": {"type": "string", "description": "Image ids, comma-separated."}}
+                    ),
+                    "responses": {
+                        "200": {
+                            "description": "The zip as an attachment.",
+                            "content": _ZIP,
+                        },
+                        "403": _CROSS_SITE,
+                        "404": {
+                            "description": "Not signed in, no ids, or an id that is not yours.",
+                            "content": _TEXT,
+                        },
+                        "413": {"description": "The form is over 64 KB.", "content": _TEXT},
+                        "503": _UNAVAILABLE,
+                    },
+                }
+            },
+            routes.API_EXPORT_DOWNLOAD: {
+                "get": {
+                    "summary": "The signed-in owner's data export, while its link lasts",
+                    "parameters": [_path("export_id")],
+                    "responses": {
+                        "200": {"description": "The archive.", "content": _ZIP},
+                        "404": _NOT_FOUND,
+                        "503": _UNAVAILABLE,
+                    },
+                }
+            },
+            routes.API_EXPORT_BY_TOKEN: {
+                "get": {
+                    "summary": "A data export through its emailed link (24 hours)",
+                    "parameters": [{"name": "token", "in": "query", "schema": {"type": "string"}}],
+                    "responses": {
+                        "200": {"description": "The archive.", "content": _ZIP},
+                        "404": {"description": "Unknown or expired link.", "content": _TEXT},
+                        "503": _UNAVAILABLE,
+                    },
+                }
+            },
+            "/c/{token}": {
+                "get": {
+                    "summary": "The public page of a shared collection",
+                    "parameters": [_path("token")],
+                    "responses": {
+                        "200": {"description": "The page.", "content": _HTML},
+                        "404": {"description": "Not shared (any more).", "content": _HTML},
+                        "503": _UNAVAILABLE,
+                    },
+                }
+            },
+            "/c/{token}/{image_id}.png": {
+                "get": {
+                    "summary": "A picture of a shared collection (`?w=512`: a thumbnail)",
+                    "parameters": [
+                        _path("token"),
+                        _path("image_id"),
+                        {"name": "w", "in": "query", "schema": {"type": "integer"}},
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "The image.",
+                            "content": {**_PNG, "image/webp": {"schema": {"type": "string"}}},
+                        },
+                        "302": _redirect("The CDN's URL (ImageKit)."),
+                        "404": {"description": "Not in a shared collection.", "content": _HTML},
+                        "503": _UNAVAILABLE,
+                    },
+                }
+            },
             routes.API_POLAR_WEBHOOK: {
                 "post": {
                     "summary": "Polar webhooks (Standard Webhooks signature, applied once)",
@@ -312,7 +386,8 @@ def _v1_errors(*codes: str) -> dict[str, Any]:
         "400": "Invalid request (OpenAI's error shape).",
         "401": "Missing, wrong or revoked API key.",
         "402": "Out of credits (nothing was charged).",
-        "404": "No such image (or not yours).",
+        "404": "No such image, collection or export (or not yours).",
+        "409": "An export is already being prepared.",
         "413": "The body is over 64 KB.",
         "429": "Too many requests per minute, or too many images in progress.",
         "500": "Every image of the request failed; the credits were refunded.",
@@ -379,6 +454,24 @@ def openapi_v1_schema() -> dict[str, Any]:
                             ),
                             "schema": {"type": "string"},
                         },
+                        {
+                            "name": "favorites",
+                            "in": "query",
+                            "description": "true: only images with a heart.",
+                            "schema": {"enum": ["true", "false"]},
+                        },
+                        {
+                            "name": "order",
+                            "in": "query",
+                            "description": "desc (newest first, the default) or asc.",
+                            "schema": {"enum": ["asc", "desc"]},
+                        },
+                        {
+                            "name": "search",
+                            "in": "query",
+                            "description": "Words the prompt must all have ('cats' finds 'cat').",
+                            "schema": {"type": "string"},
+                        },
                     ],
                     "responses": {
                         "200": _json(
@@ -406,8 +499,17 @@ def openapi_v1_schema() -> dict[str, Any]:
                         "200": _json(_V1_IMAGE, "The image."),
                         **_v1_errors("401", "404", "503"),
                     },
-                }
+                },
+                "delete": {
+                    "summary": "Delete an image (restorable for UNDO_DELETE_SECONDS)",
+                    "parameters": [_path("image_id")],
+                    "responses": {
+                        "200": _json(_DELETED, "Deleted."),
+                        **_v1_errors("401", "404", "503"),
+                    },
+                },
             },
+            **_library_paths(),
         },
         "components": {
             "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}},
@@ -504,6 +606,7 @@ def openapi_v1_schema() -> dict[str, Any]:
                     },
                     "required": ["created", "data"],
                 },
+                **_LIBRARY_SCHEMAS,
                 "Image": {
                     "type": "object",
                     "properties": {
@@ -532,9 +635,312 @@ def openapi_v1_schema() -> dict[str, Any]:
                             "description": "While queued: estimated seconds until the image "
                             "is ready, from recent job durations; null otherwise.",
                         },
+                        "favorite": {"type": "boolean"},
                     },
                     "required": ["id", "object", "status", "prompt", "created", "url"],
                 },
             },
+        },
+    }
+
+
+_IMAGE_LIST = {
+    "type": "object",
+    "properties": {"object": {"const": "list"}, "data": {"type": "array", "items": _V1_IMAGE}},
+    "required": ["object", "data"],
+}
+_COLLECTION = {"$ref": "#/components/schemas/Collection"}
+_EXPORT = {"$ref": "#/components/schemas/Export"}
+_DELETED = {"$ref": "#/components/schemas/Deleted"}
+_IDS = {
+    "type": "array",
+    "minItems": 1,
+    "maxItems": 1000,
+    "items": {"type": "string"},
+    "description": "Ids of your images (any other id: 404, and nothing changes).",
+}
+
+
+def _body(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": properties,
+                    "required": required,
+                    "additionalProperties": False,
+                }
+            }
+        },
+    }
+
+
+_IDS_BODY = _body({"ids": _IDS}, ["ids"])
+_NAME_BODY = _body({"name": {"type": "string", "maxLength": 200}}, ["name"])
+_ZIP_RESPONSE = {
+    "description": "The zip, streamed.",
+    "content": {"application/zip": {"schema": {"type": "string"}}},
+}
+
+_LIBRARY_SCHEMAS: dict[str, Any] = {
+    "Collection": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "object": {"const": "collection"},
+            "name": {"type": "string"},
+            "image_count": {"type": ["integer", "null"]},
+            "created": {"type": "integer"},
+            "share_url": {"type": ["string", "null"]},
+        },
+        "required": ["id", "object", "name", "created", "share_url"],
+    },
+    "Export": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "object": {"const": "export"},
+            "status": {"enum": ["pending", "ready", "failed", "expired"]},
+            "created": {"type": "integer"},
+            "expires": {"type": ["integer", "null"]},
+            "size_bytes": {"type": ["integer", "null"]},
+            "image_count": {"type": ["integer", "null"]},
+            "download_url": {"type": ["string", "null"]},
+        },
+        "required": ["id", "object", "status", "created", "download_url"],
+    },
+    "Deleted": {
+        "type": "object",
+        "properties": {
+            "object": {"const": "list"},
+            "deleted": {"type": "array", "items": {"type": "string"}},
+            "restorable_until": {"type": "integer"},
+        },
+        "required": ["object", "deleted", "restorable_until"],
+    },
+}
+
+
+def _collection_id() -> list[dict[str, Any]]:
+    return [_path("collection_id")]
+
+
+def _library_paths() -> dict[str, Any]:
+    """Favorites, delete/restore, zip download, collections and exports."""
+    return {
+        "/images/favorite": {
+            "post": {
+                "summary": "Put hearts on (favorite: true, the default) or take them off images",
+                "requestBody": _body({"ids": _IDS, "favorite": {"type": "boolean"}}, ["ids"]),
+                "responses": {
+                    "200": _json(_IMAGE_LIST, "The images."),
+                    **_v1_errors("400", "401", "404", "413", "503"),
+                },
+            }
+        },
+        "/images/{image_id}/favorite": {
+            method: {
+                "summary": summary,
+                "parameters": [_path("image_id")],
+                "responses": {
+                    "200": _json(_V1_IMAGE, "The image."),
+                    **_v1_errors("401", "404", "503"),
+                },
+            }
+            for method, summary in (("put", "Heart on"), ("delete", "Heart off"))
+        },
+        "/images/delete": {
+            "post": {
+                "summary": "Delete images, all or none (restorable for UNDO_DELETE_SECONDS)",
+                "requestBody": _IDS_BODY,
+                "responses": {
+                    "200": _json(_DELETED, "Deleted."),
+                    **_v1_errors("400", "401", "404", "413", "503"),
+                },
+            }
+        },
+        "/images/restore": {
+            "post": {
+                "summary": "Undo a delete, while the undo window lasts",
+                "requestBody": _IDS_BODY,
+                "responses": {
+                    "200": _json(_IMAGE_LIST, "The images, back."),
+                    **_v1_errors("400", "401", "404", "413", "503"),
+                },
+            }
+        },
+        "/images/download": {
+            "post": {
+                "summary": "Several images as one zip (streamed)",
+                "requestBody": _IDS_BODY,
+                "responses": {
+                    "200": _ZIP_RESPONSE,
+                    **_v1_errors("400", "401", "404", "413", "503"),
+                },
+            }
+        },
+        "/collections": {
+            "get": {
+                "summary": "Your collections, by name",
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "object": {"const": "list"},
+                                "data": {"type": "array", "items": _COLLECTION},
+                            },
+                            "required": ["object", "data"],
+                        },
+                        "The collections.",
+                    ),
+                    **_v1_errors("401", "503"),
+                },
+            },
+            "post": {
+                "summary": "Create a collection",
+                "requestBody": _NAME_BODY,
+                "responses": {
+                    "201": _json(_COLLECTION, "Created."),
+                    **_v1_errors("400", "401", "413", "503"),
+                },
+            },
+        },
+        "/collections/{collection_id}": {
+            "get": {
+                "summary": "One of your collections",
+                "parameters": _collection_id(),
+                "responses": {
+                    "200": _json(_COLLECTION, "The collection."),
+                    **_v1_errors("401", "404", "503"),
+                },
+            },
+            "patch": {
+                "summary": "Rename a collection",
+                "parameters": _collection_id(),
+                "requestBody": _NAME_BODY,
+                "responses": {
+                    "200": _json(_COLLECTION, "Renamed."),
+                    **_v1_errors("400", "401", "404", "413", "503"),
+                },
+            },
+            "delete": {
+                "summary": "Delete a collection (its images stay in your gallery)",
+                "parameters": _collection_id(),
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "id": {"type": "string"},
+                                "object": {"const": "collection"},
+                                "deleted": {"const": True},
+                            },
+                            "required": ["id", "object", "deleted"],
+                        },
+                        "Deleted.",
+                    ),
+                    **_v1_errors("401", "404", "503"),
+                },
+            },
+        },
+        "/collections/{collection_id}/images": {
+            "get": {
+                "summary": "The images of a collection, newest first",
+                "parameters": [
+                    *_collection_id(),
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+                    },
+                    {
+                        "name": "offset",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 0, "maximum": 1_000_000},
+                    },
+                ],
+                "responses": {
+                    "200": _json(
+                        {
+                            **_IMAGE_LIST,
+                            "properties": {
+                                **_IMAGE_LIST["properties"],
+                                "has_more": {"type": "boolean"},
+                            },
+                        },
+                        "A page.",
+                    ),
+                    **_v1_errors("400", "401", "404", "503"),
+                },
+            },
+            "post": {
+                "summary": "Add images to a collection",
+                "parameters": _collection_id(),
+                "requestBody": _IDS_BODY,
+                "responses": {
+                    "200": _json(_COLLECTION, "The collection."),
+                    **_v1_errors("400", "401", "404", "413", "503"),
+                },
+            },
+        },
+        "/collections/{collection_id}/images/remove": {
+            "post": {
+                "summary": "Take images out of a collection (they stay in your gallery)",
+                "parameters": _collection_id(),
+                "requestBody": _IDS_BODY,
+                "responses": {
+                    "200": _json(_COLLECTION, "The collection."),
+                    **_v1_errors("400", "401", "404", "413", "503"),
+                },
+            }
+        },
+        "/collections/{collection_id}/share": {
+            method: {
+                "summary": summary,
+                "parameters": _collection_id(),
+                "responses": {
+                    "200": _json(_COLLECTION, "The collection (with or without share_url)."),
+                    **_v1_errors("401", "404", "503"),
+                },
+            }
+            for method, summary in (
+                ("put", "Share: a public page listing the collection's finished images"),
+                ("delete", "Stop sharing: the link answers 404 from now on"),
+            )
+        },
+        "/exports": {
+            "post": {
+                "summary": "Export all your data: a zip of every image plus data.json",
+                "responses": {
+                    "202": _json(_EXPORT, "Being prepared; poll GET /exports/{id}."),
+                    **_v1_errors("401", "409", "503"),
+                },
+            }
+        },
+        "/exports/{export_id}": {
+            "get": {
+                "summary": "An export's status, with download_url once ready (24 hours)",
+                "parameters": [_path("export_id")],
+                "responses": {
+                    "200": _json(_EXPORT, "The export."),
+                    **_v1_errors("401", "404", "503"),
+                },
+            }
+        },
+        "/exports/{export_id}/download": {
+            "get": {
+                "summary": "The export's archive",
+                "parameters": [_path("export_id")],
+                "responses": {
+                    "200": {
+                        "description": "The archive.",
+                        "content": {"application/zip": {"schema": {"type": "string"}}},
+                    },
+                    **_v1_errors("401", "404", "503"),
+                },
+            }
         },
     }

@@ -20,6 +20,11 @@ API_VERIFY_EMAIL = "/api/auth/verify-email"
 API_POLAR_WEBHOOK = "/api/webhooks/polar"
 API_IMAGE_FILE = "/api/images/file"
 API_IMAGE_DOWNLOAD = "/api/images/{image_id}/download"
+# Several of the user's images as one zip (a form post from the gallery's bulk select).
+API_IMAGES_ZIP = "/api/images/zip"
+# A ready "Export my data" archive: for its owner signed in, or through the emailed link.
+API_EXPORT_DOWNLOAD = "/api/exports/{export_id}/download"
+API_EXPORT_BY_TOKEN = "/api/exports/download"
 
 # Reflex's own backend routes: its websocket and its upload endpoint.
 REFLEX_EVENT = "/_event"
@@ -51,3 +56,13 @@ def normalize_path(path: str) -> str:
 def share_path(token: str) -> str:
     """The public page of a shared image."""
     return f"/s/{token}"
+
+
+def export_download_url(export_id: object) -> str:
+    """The owner-checked download route of a data export."""
+    return API_EXPORT_DOWNLOAD.format(export_id=export_id)
+
+
+def collection_share_path(token: str) -> str:
+    """The public page of a shared collection."""
+    return f"/c/{token}"

@@ -153,6 +153,14 @@ class Settings(BaseSettings):
     live_updates: Literal["push", "poll"] = "push"
     poll_interval_seconds: float = Field(default=2.0, gt=0, le=60)
 
+    # -- library ---------------------------------------------------------------
+    # How long a deleted image can be restored ("Undo"); the watchdog removes it for good after.
+    undo_delete_seconds: int = Field(default=60, ge=5)
+    # How long an "Export my data" archive can be downloaded once ready.
+    export_link_hours: int = Field(default=24, ge=1)
+    # Users who asked for it are emailed when an image that took longer than this finishes.
+    long_job_email_minutes: float = Field(default=3, ge=0)
+
     @model_validator(mode="after")
     def _defaults(self) -> "Settings":
         if self.require_verified_email is None:  # production asks for a confirmed address

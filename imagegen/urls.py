@@ -9,7 +9,7 @@ and the backend's redirects to pages go back to APP_URL.
 from imagegen.settings import get_settings
 
 # Paths the backend serves itself; everything else is a page of the frontend.
-BACKEND_PREFIXES = ("/api/", "/s/", "/_event", "/_upload", "/ping", "/_health")
+BACKEND_PREFIXES = ("/api/", "/s/", "/c/", "/_event", "/_upload", "/ping", "/_health")
 
 
 def backend(path: str) -> str:

@@ -80,13 +80,13 @@ def world() -> World:
 def _ada_unchanged(world: World) -> None:
     with session_scope() as db:
         statuses = {
-            i.id: (i.status, i.dismissed)
+            i.id: (i.status, i.dismissed, i.favorite, i.deleted_at)
             for i in db.exec(select(Image).where(Image.user_id == world.ada_id))
         }
         assert statuses == {
-            world.done: ("completed", False),
-            world.queued: ("queued", False),
-            world.failed: ("failed", False),
+            world.done: ("completed", False, False, None),
+            world.queued: ("queued", False, False, None),
+            world.failed: ("failed", False, False, None),
         }
         assert db.get(UserSession, world.ada_session) is not None
         key = db.get(Image, world.done).storage_key
@@ -124,6 +124,33 @@ def _revoke(world: World, id_or_none: str) -> str:
     return str(refused.value)
 
 
+def _zip(world: World, id_or_none: str) -> int:
+    target = str(world.done) if id_or_none == "real" else str(uuid.uuid4())
+    return world.bob.post(routes.API_IMAGES_ZIP, data={"ids": target}).status_code
+
+
+def _library(action: str) -> Callable[[World, str], str]:
+    def call(world: World, id_or_none: str) -> str:
+        from imagegen.services import collections, library
+
+        target = world.done if id_or_none == "real" else uuid.uuid4()
+        with pytest.raises(ImagegenError) as refused, session_scope() as db:
+            if action == "favorite":
+                library.set_favorite(
+                    session=db, user_id=world.bob_id, image_ids=[target], favorite=True
+                )
+            elif action == "delete":
+                library.delete_images(session=db, user_id=world.bob_id, image_ids=[target])
+            else:
+                mine = collections.create_collection(session=db, user_id=world.bob_id, name="x")
+                collections.add_images(
+                    session=db, user_id=world.bob_id, collection_id=mine.id, image_ids=[target]
+                )
+        return str(refused.value)
+
+    return call
+
+
 # (what, call(world, "real" | "missing") -> status or message, Bob's answer for Ada's id)
 CASES = {
     "GET image file": (_http(lambda w: w.file_url), 404),
@@ -136,6 +163,10 @@ CASES = {
     "event share (completed image)": (_handler("share", "done"), "not found"),
     "event stop sharing": (_handler("unshare", "done"), "not found"),
     "event revoke session": (_revoke, "No such session."),
+    "POST images zip": (_zip, 404),
+    "library favorite": (_library("favorite"), "not found"),
+    "library delete": (_library("delete"), "not found"),
+    "library add to own collection": (_library("collect"), "not found"),
 }
 
 

@@ -196,7 +196,18 @@ def test_nobody_reads_another_users_images(server, worker) -> None:
 
 def test_the_schema_is_served(server) -> None:
     schema = httpx.get(f"{server}/api/v1/openapi.json").json()
-    assert set(schema["paths"]) == {"/images/generations", "/images", "/images/{image_id}"}
+    assert {"/images/generations", "/images", "/images/{image_id}"} <= set(schema["paths"])
+    # The library: favorites, delete/restore, zip, collections, exports.
+    assert {
+        "/images/favorite",
+        "/images/delete",
+        "/images/restore",
+        "/images/download",
+        "/collections",
+        "/collections/{collection_id}",
+        "/exports",
+        "/exports/{export_id}",
+    } <= set(schema["paths"])
     assert schema["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
 
 

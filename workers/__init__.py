@@ -2,7 +2,8 @@
 
 from workers import (
     broker,
+    export_data,
     generate_image,
 )
 
-__all__ = ["broker", "generate_image"]
+__all__ = ["broker", "export_data", "generate_image"]

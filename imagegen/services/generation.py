@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import redis
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import ColumnElement, and_, func, or_, update
 from sqlmodel import Session, col, select
 
 from imagegen.db import after_commit
@@ -270,6 +270,17 @@ def cancel_generation(*, session: Session, user_id: uuid.UUID, image_id: uuid.UU
     return image
 
 
+def stop_for_delete(*, session: Session, image_id: uuid.UUID) -> Image | None:
+    """Owner deleted an image still queued or generating: cancel it and refund now (an undo
+    brings the card back cancelled, never charges again). None: it had already finished.
+    """
+    image = _transition(session, image_id, ACTIVE_STATUSES, status="cancelled")
+    if image is not None:
+        _refund_for(session, image, "refund: deleted before finishing")
+        _leave_line(session, image)
+    return image
+
+
 def fail_stuck_generations(*, session: Session, older_than: timedelta) -> list[Image]:
     """Watchdog: fail and refund images queued/generating without progress for too long."""
     cutoff = utcnow() - older_than
@@ -289,7 +300,7 @@ def fail_stuck_generations(*, session: Session, older_than: timedelta) -> list[I
 
 
 def get_image(*, session: Session, user_id: uuid.UUID, image_id: uuid.UUID | str) -> Image:
-    """The user's image.
+    """The user's image (a deleted one is gone, even while it can still be restored).
 
     Raises:
         ImageNotFound: no such image, or it belongs to someone else (the same answer).
@@ -298,7 +309,11 @@ def get_image(*, session: Session, user_id: uuid.UUID, image_id: uuid.UUID | str
         key = image_id if isinstance(image_id, uuid.UUID) else uuid.UUID(str(image_id))
     except ValueError:
         raise ImageNotFound() from None
-    image = session.exec(select(Image).where(Image.id == key, Image.user_id == user_id)).first()
+    image = session.exec(
+        select(Image).where(
+            Image.id == key, Image.user_id == user_id, col(Image.deleted_at).is_(None)
+        )
+    ).first()
     if image is None:
         raise ImageNotFound()
     return image
@@ -307,11 +322,31 @@ def get_image(*, session: Session, user_id: uuid.UUID, image_id: uuid.UUID | str
 def get_images(
     *, session: Session, user_id: uuid.UUID, image_ids: Sequence[uuid.UUID]
 ) -> list[Image]:
-    """Several of the user's images by id (others' ids are silently left out)."""
+    """Several of the user's images by id (others' ids and deleted images are left out)."""
     if not image_ids:
         return []
     return list(
-        session.exec(select(Image).where(col(Image.id).in_(image_ids), Image.user_id == user_id))
+        session.exec(
+            select(Image).where(
+                col(Image.id).in_(image_ids),
+                Image.user_id == user_id,
+                col(Image.deleted_at).is_(None),
+            )
+        )
+    )
+
+
+def prompt_matches(search: str) -> ColumnElement[bool] | None:
+    """The condition "the prompt has all these words", matching each word as typed (any
+    language) or by its English stem ("cats" finds "cat", "running" finds "run"); None when
+    there is nothing to search for.
+    """
+    words = " ".join(search.split())[:200]
+    if not words:
+        return None
+    return or_(
+        func.to_tsvector("simple", Image.prompt).op("@@")(func.plainto_tsquery("simple", words)),
+        func.to_tsvector("english", Image.prompt).op("@@")(func.plainto_tsquery("english", words)),
     )
 
 
@@ -322,6 +357,8 @@ def list_images(
     limit: int = PAGE_SIZE,
     before: tuple[datetime, uuid.UUID] | None = None,
     search: str = "",
+    favorites: bool = False,
+    oldest_first: bool = False,
 ) -> list[Image]:
     """The user's images, newest first, `limit` at a time (keyset pagination on created_at, id).
 
@@ -330,24 +367,41 @@ def list_images(
         user_id: whose gallery.
         limit: page size.
         before: the (created_at, id) of the last image already shown.
-        search: words that must all appear in the prompt (full-text, any language).
+        search: words that must all appear in the prompt (as typed, or by English stem).
+        favorites: only the images with a heart.
+        oldest_first: the other order (`before` is then the newest image already shown).
     """
-    stmt = select(Image).where(Image.user_id == user_id, col(Image.dismissed).is_(False))
+    stmt = select(Image).where(
+        Image.user_id == user_id,
+        col(Image.dismissed).is_(False),
+        col(Image.deleted_at).is_(None),
+    )
+    if favorites:
+        stmt = stmt.where(col(Image.favorite).is_(True))
     if before is not None:
         created_at, last_id = before
-        stmt = stmt.where(
-            or_(
-                col(Image.created_at) < created_at,
-                and_(col(Image.created_at) == created_at, col(Image.id) < last_id),
+        if oldest_first:
+            stmt = stmt.where(
+                or_(
+                    col(Image.created_at) > created_at,
+                    and_(col(Image.created_at) == created_at, col(Image.id) > last_id),
+                )
             )
-        )
-    words = " ".join(search.split())[:200]
-    if words:
-        stmt = stmt.where(
-            func.to_tsvector("simple", Image.prompt).op("@@")(func.plainto_tsquery("simple", words))
-        )
-    stmt = stmt.order_by(col(Image.created_at).desc(), col(Image.id).desc()).limit(limit)
-    return list(session.exec(stmt))
+        else:
+            stmt = stmt.where(
+                or_(
+                    col(Image.created_at) < created_at,
+                    and_(col(Image.created_at) == created_at, col(Image.id) < last_id),
+                )
+            )
+    matches = prompt_matches(search)
+    if matches is not None:
+        stmt = stmt.where(matches)
+    if oldest_first:
+        stmt = stmt.order_by(col(Image.created_at).asc(), col(Image.id).asc())
+    else:
+        stmt = stmt.order_by(col(Image.created_at).desc(), col(Image.id).desc())
+    return list(session.exec(stmt.limit(limit)))
 
 
 def delete_image(
@@ -363,6 +417,16 @@ def delete_image(
         ImageNotFound: not this user's image.
     """
     image = get_image(session=session, user_id=user_id, image_id=image_id)
+    purge_image(session=session, image=image, delete_file=delete_file)
+    return image
+
+
+def purge_image(
+    *, session: Session, image: Image, delete_file: Callable[[str, str | None], None]
+) -> None:
+    """Remove an image for good: refund it if it had not finished, delete the row, and its
+    file after commit (a deleted image's own path, and `delete_image`'s).
+    """
     if image.status in ACTIVE_STATUSES:
         _refund_for(session, image, "refund: deleted before finishing")
         _leave_line(session, image)
@@ -371,7 +435,6 @@ def delete_image(
     if image.storage_key:
         key, file_id = image.storage_key, image.storage_file_id
         after_commit(session, lambda: delete_file(key, file_id))
-    return image
 
 
 def dismiss_image(*, session: Session, user_id: uuid.UUID, image_id: uuid.UUID | str) -> Image:
@@ -425,5 +488,9 @@ def get_shared(*, session: Session, token: str) -> Image | None:
     if not token or len(token) > 64:
         return None
     return session.exec(
-        select(Image).where(Image.share_token == token, Image.status == "completed")
+        select(Image).where(
+            Image.share_token == token,
+            Image.status == "completed",
+            col(Image.deleted_at).is_(None),
+        )
     ).first()

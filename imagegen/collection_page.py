@@ -1,0 +1,171 @@
+"""Public pages of shared collections: `/c/<token>` (a grid of the collection's finished
+images with their prompts, with Open Graph tags) and `/c/<token>/<image id>.png` (a picture,
+`?w=512` for a thumbnail). Rendered on the server; a stopped link or a deleted collection is
+a 404 at once, and only images that are in the collection can be reached through it.
+"""
+
+from html import escape
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from imagegen import routes, urls
+from imagegen.db import session_scope
+from imagegen.models import Collection, Image
+from imagegen.providers.compose import get_storage
+from imagegen.providers.image_storage import LocalImageStorage
+from imagegen.services import collections
+from imagegen.settings import get_settings
+from imagegen.share_page import NOT_FOUND_PAGE, PUBLIC_CACHE
+
+THUMB = 512
+
+PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} · imagegen</title>
+<meta name="description" content="{description}">
+<meta property="og:type" content="website">
+<meta property="og:site_name" content="imagegen">
+<meta property="og:title" content="{title}">
+<meta property="og:description" content="{description}">
+<meta property="og:url" content="{page_url}">
+{og_image}
+<meta name="twitter:card" content="summary_large_image">
+<meta name="robots" content="noindex">
+<style>
+  :root {{ color-scheme: light dark; }}
+  body {{ margin: 0; font-family: system-ui, -apple-system, "Segoe UI", sans-serif;
+         background: Canvas; color: CanvasText; }}
+  main {{ max-width: 72rem; margin: 0 auto; padding: 1.5rem 1rem 3rem; }}
+  header {{ display: flex; align-items: center; justify-content: space-between; gap: 1rem;
+            margin-bottom: 1.25rem; }}
+  .brand {{ font-weight: 700; font-size: 1.15rem; color: inherit; text-decoration: none; }}
+  .cta {{ background: #6e56cf; color: #fff; padding: .5rem .9rem; border-radius: .6rem;
+          text-decoration: none; font-weight: 600; font-size: .9rem; white-space: nowrap; }}
+  h1 {{ font-size: 1.6rem; margin: 0 0 .25rem; overflow-wrap: anywhere; }}
+  .meta {{ font-size: .9rem; opacity: .65; margin-bottom: 1.25rem; }}
+  ul {{ list-style: none; margin: 0; padding: 0; display: grid; gap: 1rem;
+        grid-template-columns: repeat(auto-fill, minmax(14rem, 1fr)); }}
+  li {{ margin: 0; }}
+  a.pic {{ display: block; }}
+  img {{ display: block; width: 100%; height: auto; aspect-ratio: 1 / 1; object-fit: cover;
+         border-radius: .75rem; background: rgba(127,127,127,.15); }}
+  p {{ margin: .5rem 0 0; font-size: .9rem; line-height: 1.4; overflow-wrap: anywhere;
+       display: -webkit-box; -webkit-line-clamp: 3; -webkit-box-orient: vertical;
+       overflow: hidden; }}
+  .empty {{ opacity: .7; }}
+</style>
+</head>
+<body>
+<main>
+  <header>
+    <a class="brand" href="{home}">imagegen</a>
+    <a class="cta" href="{register}">Make your own</a>
+  </header>
+  <h1>{name}</h1>
+  <div class="meta">{count} · shared {shared}</div>
+  {grid}
+</main>
+</body>
+</html>
+"""
+
+ITEM = """<li><a class="pic" href="{full}"><img src="{thumb}" alt="{alt}" loading="lazy"
+width="{width}" height="{height}"></a><p>{prompt}</p></li>"""
+
+
+def _image_path(token: str, image: Image) -> str:
+    return f"{routes.collection_share_path(token)}/{image.id}.png"
+
+
+def _shared(token: str) -> tuple[Collection, list[Image]] | None:
+    with session_scope() as db:
+        found = collections.get_shared_collection(session=db, token=token)
+        if found is not None:
+            db.expunge(found[0])
+            for image in found[1]:
+                db.expunge(image)
+        return found
+
+
+def _not_found() -> HTMLResponse:
+    return HTMLResponse(NOT_FOUND_PAGE, status_code=404)
+
+
+async def collection_page(request: Request) -> Response:
+    """GET /c/{token}: the public page of a shared collection."""
+    token = request.path_params["token"]
+    found = await anyio.to_thread.run_sync(_shared, token)
+    if found is None:
+        return _not_found()
+    collection, images = found
+    app_url = get_settings().app_url
+    items = []
+    for image in images:
+        width, _, height = image.size.partition("x")
+        one_line = " ".join(image.prompt.split())
+        items.append(
+            ITEM.format(
+                full=escape(_image_path(token, image)),
+                thumb=escape(f"{_image_path(token, image)}?w={THUMB}"),
+                alt=escape(one_line[:300]),
+                prompt=escape(one_line),
+                width=escape(width),
+                height=escape(height),
+            )
+        )
+    count = f"{len(images)} image{'s' if len(images) != 1 else ''}"
+    og_image = (
+        f'<meta property="og:image" content="{escape(urls.absolute_backend(_image_path(token, images[0])))}">'
+        if images
+        else ""
+    )
+    html = PAGE.format(
+        title=escape(collection.name),
+        description=escape(f"{collection.name}: {count} made with imagegen"),
+        page_url=escape(urls.absolute_backend(routes.collection_share_path(token))),
+        og_image=og_image,
+        name=escape(collection.name),
+        count=count,
+        shared=f"{collection.shared_at:%b %-d, %Y}" if collection.shared_at else "",
+        grid=f"<ul>{''.join(items)}</ul>" if items else '<p class="empty">No images here yet.</p>',
+        home=escape(app_url + "/"),
+        register=escape(app_url + routes.REGISTER),
+    )
+    return HTMLResponse(html, headers=PUBLIC_CACHE)
+
+
+def _member(token: str, image_id: str) -> Image | None:
+    with session_scope() as db:
+        image = collections.shared_collection_image(session=db, token=token, image_id=image_id)
+        if image is not None:
+            db.expunge(image)
+        return image
+
+
+async def collection_image(request: Request) -> Response:
+    """GET /c/{token}/{image_id}.png[?w=512]: a picture of a shared collection."""
+    token, image_id = request.path_params["token"], request.path_params["image_id"]
+    image = await anyio.to_thread.run_sync(_member, token, image_id)
+    if image is None or not image.storage_key:
+        return _not_found()
+    key = image.storage_key
+    wants_thumb = request.query_params.get("w") == str(THUMB)
+    storage = get_storage()
+    if not isinstance(storage, LocalImageStorage):
+        url = image.image_url or ""
+        if wants_thumb:
+            url = storage.thumbnail_url(stored_url=url, width=THUMB)
+        return RedirectResponse(url, status_code=302, headers=PUBLIC_CACHE)
+    try:
+        if wants_thumb and (image.width or 4096) > THUMB:
+            data = await anyio.to_thread.run_sync(lambda: storage.thumbnail(key=key, width=THUMB))
+            return Response(data, media_type="image/webp", headers=PUBLIC_CACHE)
+        data = await anyio.to_thread.run_sync(lambda: storage.read(key=key))
+    except (FileNotFoundError, ValueError, OSError):
+        return _not_found()
+    return Response(data, media_type="image/png", headers=PUBLIC_CACHE)
