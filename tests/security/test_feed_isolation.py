@@ -21,7 +21,7 @@ from imagegen.db import session_scope
 from imagegen.services import api_keys, auth
 from imagegen.state.feed import UserFeed
 from imagegen.state.gallery import GalleryState
-from tests.support.reflex_client import ReflexTab
+from tests.support.reflex_client import ReflexTab, run_in_thread
 
 pytestmark = pytest.mark.e2e
 
@@ -156,7 +156,7 @@ async def _scenario(url: str) -> dict[str, object]:
 
 
 def test_no_socket_reads_another_users_feed(live_server: str) -> None:
-    result = asyncio.run(_scenario(live_server))
+    result = run_in_thread(_scenario(live_server))
     # The scenario is real: the victim's own tab got the second image live, and the
     # attacker tried the victim's ids (the user id appears among the tokens tried).
     assert result["victim_saw_second"] is True
@@ -173,7 +173,7 @@ def test_sockets_with_tokens_reflex_never_makes_are_refused(live_server: str, to
     async def connect() -> ReflexTab | None:
         return await _attack(live_server, token, None)
 
-    tab = asyncio.run(connect())
+    tab = run_in_thread(connect())
     assert tab is None
 
 
@@ -185,4 +185,4 @@ def test_sockets_with_a_uuid_token_still_connect(live_server: str) -> None:
         await tab.close()
         return True
 
-    assert asyncio.run(connect()) is True
+    assert run_in_thread(connect()) is True

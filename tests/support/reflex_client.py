@@ -8,12 +8,14 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import socketio
 
+T = TypeVar("T")
 ROOT_STATE = "reflex___state____state"
 FIELD_SUFFIX = "_rx_state_"
 
@@ -92,3 +94,11 @@ class ReflexTab:
     async def discard(self) -> None:
         """Release what a refused connection left open (its HTTP session)."""
         await self._sio.eio._reset()
+
+
+def run_in_thread(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion on its own event loop in a worker thread: callable from
+    tests whose thread already runs a loop (Playwright's sync API keeps one going).
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
