@@ -368,6 +368,7 @@ def image_card(item: rx.Var) -> rx.Component:
                 item["prompt"],
                 size="2",
                 trim="start",
+                data_testid="card-prompt",
                 style={
                     "display": "-webkit-box",
                     "-webkit-line-clamp": "2",
@@ -417,19 +418,39 @@ def delete_dialog() -> rx.Component:
     )
 
 
-def _grid(items: rx.Var) -> rx.Component:
-    return rx.grid(
-        rx.foreach(items, image_card),
-        columns=rx.breakpoints(initial="1", xs="2", md="3", xl="4"),
-        spacing="4",
+# Masonry by CSS columns: cards keep their picture's shape and pack without ragged rows
+# (a landscape or a cancelled card beside a portrait one leaves no hole); 2 columns on phones.
+MASONRY_COLUMNS = rx.breakpoints(initial="2", md="3", xl="4")
+
+
+def _masonry(children: rx.Component) -> rx.Component:
+    return rx.box(
+        children,
+        column_count=MASONRY_COLUMNS,
+        column_gap=rx.breakpoints(initial="0.75rem", sm="1rem"),
         width="100%",
+        data_testid="gallery-grid",
+    )
+
+
+def _grid(items: rx.Var) -> rx.Component:
+    return _masonry(rx.foreach(items, image_card))
+
+
+def _feed_grid() -> rx.Component:
+    """The shared feed down to this tab's floor (the rest is "Load more" away)."""
+    return _masonry(
+        rx.foreach(
+            UserFeed.items,
+            lambda item: rx.cond(item["key"].to(str) >= GalleryState.floor, image_card(item)),
+        )
     )
 
 
 def _skeleton_grid() -> rx.Component:
     return rx.grid(
         *(rx.skeleton(rx.box(height="16rem"), loading=True) for _ in range(4)),
-        columns=rx.breakpoints(initial="1", xs="2", md="3", xl="4"),
+        columns=MASONRY_COLUMNS,
         spacing="4",
         width="100%",
     )
@@ -531,8 +552,7 @@ def gallery() -> rx.Component:
                 rx.cond(
                     UserFeed.items.length() > 0,
                     rx.vstack(
-                        _grid(UserFeed.items),
-                        rx.cond(GalleryState.older.length() > 0, _grid(GalleryState.older)),
+                        _feed_grid(),
                         rx.cond(
                             GalleryState.has_more,
                             rx.center(

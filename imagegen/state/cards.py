@@ -1,5 +1,8 @@
 """Turning image rows into the small dicts the gallery renders (strings only, no secrets)."""
 
+import uuid
+from datetime import UTC, datetime
+
 from imagegen.models import Image
 from imagegen.providers.compose import get_storage
 from imagegen.routes import image_download_url, share_path
@@ -24,6 +27,21 @@ def _ratio(size: str) -> float:
         return 1.0
 
 
+def sort_key(created_at: datetime, image_id: uuid.UUID | str) -> str:
+    """The gallery's order as one string (newest sorts last): UTC time to the microsecond,
+    then the id, as the keyset pagination orders them; strings compare in the browser too.
+    """
+    if created_at.tzinfo is not None:
+        created_at = created_at.astimezone(UTC)
+    return f"{created_at:%Y%m%d%H%M%S%f}-{image_id}"
+
+
+def parse_sort_key(key: str) -> tuple[datetime, uuid.UUID]:
+    """The (created_at, id) cursor a `sort_key` stands for."""
+    stamp, _, image_id = key.partition("-")
+    return datetime.strptime(stamp, "%Y%m%d%H%M%S%f").replace(tzinfo=UTC), uuid.UUID(image_id)
+
+
 def card(image: Image) -> dict[str, str]:
     """What one gallery card shows."""
     url = image.image_url or ""
@@ -41,6 +59,7 @@ def card(image: Image) -> dict[str, str]:
         "error": image.error or "",
         "created": f"{image.created_at:%b %-d, %Y %H:%M}",
         "created_iso": image.created_at.isoformat(),
+        "key": sort_key(image.created_at, image.id),
         "aspect": image.size.replace("x", " / "),
         # Height as a share of the width, for placeholders that keep the final shape.
         "pad": f"{100 * _ratio(image.size):.2f}%",

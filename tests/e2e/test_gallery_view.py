@@ -1,0 +1,88 @@
+"""The gallery as a user browses it: every image stays reachable live in every open tab."""
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import text
+
+from imagegen.db import session_scope
+from tests.e2e.test_auth_flow import register
+from tests.fixtures.users import unique_email
+
+pytestmark = pytest.mark.e2e
+
+CARDS = "[data-testid=image-card]"
+
+
+def make_gold(email: str) -> None:
+    """Gold: 500 credits, 24 images in progress, 60 requests a minute (enough for 3 pages)."""
+    with session_scope() as db:
+        db.execute(text("UPDATE \"user\" SET plan = 'gold_user' WHERE email = :e"), {"e": email})
+
+
+def generate(page: Page, prompt: str, count: int = 1, quality: str = "Low") -> None:
+    """Submit the form and wait until the new cards are in this tab."""
+    before = page.locator(CARDS).count()
+    page.get_by_role("textbox", name="Prompt").fill(prompt)
+    for label, value in (("Quality", quality), ("Images", str(count))):
+        page.get_by_role("combobox", name=label).click()
+        page.get_by_role("option", name=value, exact=True).click()
+    page.get_by_role("button", name="Generate").click()
+    expect(page.locator(CARDS)).to_have_count(before + count, timeout=15_000)
+
+
+def load_all(page: Page) -> None:
+    """Press "Load more" until it is gone."""
+    more = page.get_by_role("button", name="Load more")
+    for _ in range(10):
+        page.wait_for_timeout(300)
+        if more.count() == 0:
+            return
+        before = page.locator(CARDS).count()
+        more.click()
+        expect(page.locator(CARDS)).not_to_have_count(before)
+    raise AssertionError("Load more never ended")
+
+
+def all_done(page: Page, total: int) -> None:
+    expect(page.locator(f"{CARDS}[data-status=completed]")).to_have_count(total, timeout=60_000)
+
+
+def test_no_image_vanishes_from_any_open_tab(page: Page) -> None:
+    # Given a gold user with two tabs open on an empty gallery
+    email = unique_email("prolific")
+    register(page, email)
+    make_gold(email)
+    page.reload()
+    expect(page.get_by_text("Gold", exact=True)).to_be_visible()
+    second = page.context.new_page()
+    second.goto("/")
+    expect(second.get_by_text("No images yet")).to_be_visible()
+
+    # When more than two pages' worth of images are made while both tabs are open
+    for n in range(13):
+        generate(page, f"Batch {n} of a prolific afternoon", count=4)
+    total = 52
+    # Then each tab shows every one of them (more than the shared feed ever kept), and they
+    # stay once finished (the reconcile refetch used to cut the feed back to one page)
+    for tab in (page, second):
+        load_all(tab)
+        all_done(tab, total)
+    second.wait_for_timeout(16_000)  # past one reconcile tick
+    for tab in (page, second):
+        load_all(tab)
+        expect(tab.locator(CARDS)).to_have_count(total)
+
+    # When the second tab reloads (first page + "Load more") and more images arrive
+    second.reload()
+    expect(second.locator(CARDS)).to_have_count(24, timeout=15_000)
+    generate(page, "One more batch after the reload", count=4)
+    total += 4
+    # Then nothing is lost in either tab: the first tab keeps all it had, and the second
+    # reaches every image with "Load more"
+    for tab in (page, second):
+        load_all(tab)
+        all_done(tab, total)
+    ids = second.locator(CARDS).evaluate_all("els => els.map(e => e.dataset.imageId)")
+    assert len(set(ids)) == total  # no duplicates either
+    assert page.locator(CARDS).evaluate_all("els => els.map(e => e.dataset.imageId)") == ids
+    expect(second.locator(CARDS).first).to_contain_text("One more batch")
