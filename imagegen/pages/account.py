@@ -67,7 +67,6 @@ def profile_card() -> rx.Component:
                 "name",
                 autocomplete="name",
                 default_value=AuthState.user_name,
-                key=AuthState.user_name,
                 required=True,
                 max_length=100,
             ),
