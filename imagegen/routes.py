@@ -6,6 +6,8 @@ REGISTER = "/register"
 BILLING = "/billing"
 ACCOUNT = "/account"
 ADMIN = "/admin"
+# One image, large, over the gallery (a Reflex dynamic route).
+IMAGE = "/images/[image_id]"
 FORGOT_PASSWORD = "/forgot-password"
 RESET_PASSWORD = "/reset-password"
 
@@ -51,3 +53,8 @@ def normalize_path(path: str) -> str:
 def share_path(token: str) -> str:
     """The public page of a shared image."""
     return f"/s/{token}"
+
+
+def image_path(image_id: object) -> str:
+    """The view of one image of the signed-in user's gallery."""
+    return f"/images/{image_id}"

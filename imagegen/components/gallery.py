@@ -244,9 +244,11 @@ def _completed(item: rx.Var) -> rx.Component:
                 loading="lazy",
                 background="var(--gray-3)",
             ),
-            href=item["url"],
-            is_external=True,
+            href="/images/" + item["id"].to(str),
+            id="card-link-" + item["id"].to(str),
+            display="block",
             width="100%",
+            border_radius="var(--radius-3)",
         ),
         rx.hstack(
             _icon_button("download", "Download", rx.download(url=item["download"])),

@@ -1,7 +1,10 @@
-"""The gallery as a user browses it: every image stays reachable live in every open tab."""
+"""The gallery as a user browses it: every image stays reachable live in every open tab,
+and the image view (its own URL, keyboard)."""
+
+import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import text
 
 from imagegen.db import session_scope
@@ -86,3 +89,84 @@ def test_no_image_vanishes_from_any_open_tab(page: Page) -> None:
     assert len(set(ids)) == total  # no duplicates either
     assert page.locator(CARDS).evaluate_all("els => els.map(e => e.dataset.imageId)") == ids
     expect(second.locator(CARDS).first).to_contain_text("One more batch")
+
+
+def test_image_view_has_its_own_url_and_keys(
+    page: Page, browser: Browser, live_server: str
+) -> None:
+    # Given three finished images (newest first: c, b, a)
+    email = unique_email("viewer")
+    register(page, email)
+    for name in ("a", "b", "c"):
+        generate(page, f"Picture {name}, a quiet harbour", quality="Low")
+    all_done(page, 3)
+    cards = page.locator(CARDS)
+    ids = cards.evaluate_all("els => els.map(e => e.dataset.imageId)")
+
+    # When the middle card's picture is clicked
+    middle = cards.nth(1).get_by_role("link")
+    middle.click()
+    # Then the view opens on its own URL, with the prompt and settings, the picture large
+    view = page.get_by_role("dialog")
+    expect(page).to_have_url(f"{live_server}/images/{ids[1]}")
+    expect(view.get_by_test_id("view-prompt")).to_have_text("Picture b, a quiet harbour")
+    expect(view).to_contain_text("Square · 1024×1024")
+    expect(view).to_contain_text("Low")
+    expect(view.get_by_test_id("view-image")).to_be_visible()
+    # (focus is inside the view; Radix traps it there)
+    assert page.evaluate("document.querySelector('[role=dialog]').contains(document.activeElement)")
+
+    # → is the next (older) image, ← the previous (newer)
+    page.keyboard.press("ArrowRight")
+    expect(page).to_have_url(f"{live_server}/images/{ids[2]}")
+    expect(view.get_by_test_id("view-prompt")).to_have_text("Picture a, a quiet harbour")
+    page.keyboard.press("ArrowRight")  # the oldest: nothing further
+    page.wait_for_timeout(500)
+    expect(page).to_have_url(f"{live_server}/images/{ids[2]}")
+    page.keyboard.press("ArrowLeft")
+    expect(page).to_have_url(f"{live_server}/images/{ids[1]}")
+    expect(view.get_by_role("button", name="Previous image")).to_be_enabled()
+    page.keyboard.press("ArrowLeft")
+    expect(page).to_have_url(f"{live_server}/images/{ids[0]}")
+    expect(view.get_by_test_id("view-prompt")).to_have_text("Picture c, a quiet harbour")
+
+    # Reload keeps the view (a bookmark works)
+    page.reload()
+    expect(page.get_by_role("dialog").get_by_test_id("view-prompt")).to_have_text(
+        "Picture c, a quiet harbour"
+    )
+
+    # Esc closes it: back to the gallery, focus on that image's card
+    page.keyboard.press("Escape")
+    expect(page).to_have_url(f"{live_server}/")
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    expect(page.locator(f"#card-link-{ids[0]}")).to_be_focused()
+    expect(cards).to_have_count(3)
+
+    # "Use these settings" goes home with the form filled
+    page.goto(f"/images/{ids[2]}")
+    page.get_by_role("dialog").get_by_role("button", name="Use these settings").click()
+    expect(page).to_have_url(f"{live_server}/")
+    expect(page.get_by_role("textbox", name="Prompt")).to_have_value("Picture a, a quiet harbour")
+
+    # Someone else's image looks like a made-up one: not found
+    other = browser.new_context(base_url=live_server)
+    stranger = other.new_page()
+    register(stranger, unique_email("stranger"), name="Stranger")
+    expect(stranger.get_by_role("textbox", name="Prompt")).to_be_visible()
+    for image_id in (ids[0], "00000000-0000-0000-0000-000000000000", "not-an-id"):
+        stranger.goto(f"/images/{image_id}")
+        expect(stranger.get_by_role("dialog")).to_contain_text("Image not found")
+        expect(stranger.get_by_role("dialog")).not_to_contain_text("quiet harbour")
+    other.close()
+
+    # Delete from the view asks first, then shows the next image
+    page.goto(f"/images/{ids[1]}")
+    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    page.get_by_role("alertdialog").get_by_role("button", name="Delete").click()
+    expect(page).to_have_url(f"{live_server}/images/{ids[2]}")
+    page.keyboard.press("Escape")
+    expect(cards).to_have_count(2)
+    # Clicking a thumbnail no longer opens the raw PNG
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    expect(cards.first.locator("a").first).to_have_attribute("href", re.compile(r"^/images/"))
