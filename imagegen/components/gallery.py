@@ -11,6 +11,13 @@ SIZE_LABELS = {
     "1536x1024": "Landscape · 1536×1024",
     "1024x1536": "Portrait · 1024×1536",
 }
+# The picker's words: short enough for a phone's half-width select (the pixels are in the
+# image's details).
+SIZE_CHOICES = {
+    "1024x1024": "Square 1:1",
+    "1536x1024": "Landscape 3:2",
+    "1024x1536": "Portrait 2:3",
+}
 STYLE_LABELS = {
     "none": "No style",
     "photo": "Photo",
@@ -20,6 +27,14 @@ STYLE_LABELS = {
     "watercolor": "Watercolor",
     "pixel": "Pixel art",
 }
+
+
+# Ctrl+Enter (Cmd+Enter on a Mac) in the prompt submits the form, as in chat and code tools;
+# a plain Enter still makes a new line.
+SUBMIT_ON_CTRL_ENTER = (
+    "(e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey) && !e.isComposing) {"
+    " e.preventDefault(); if (!e.repeat) { e.target.form?.requestSubmit(); } } }"
+)
 
 
 def _select(
@@ -95,6 +110,8 @@ def prompt_form() -> rx.Component:
                     resize="vertical",
                     size="3",
                     width="100%",
+                    aria_keyshortcuts="Control+Enter Meta+Enter",
+                    custom_attrs={"on_key_down": rx.Var(_js_expr=SUBMIT_ON_CTRL_ENTER)},
                 ),
                 rx.flex(
                     _select(
@@ -102,7 +119,7 @@ def prompt_form() -> rx.Component:
                         "size",
                         GalleryState.size,
                         GalleryState.set_size,
-                        {s: SIZE_LABELS[s] for s in SIZES},
+                        {s: SIZE_CHOICES[s] for s in SIZES},
                     ),
                     _select(
                         "Quality",
@@ -263,6 +280,8 @@ def _completed(item: rx.Var) -> rx.Component:
                 "trash-2", "Delete image", GalleryState.ask_delete(item["id"]), color_scheme="red"
             ),
             width="100%",
+            # Phones: two narrow columns; a tap on the picture opens the view with every action.
+            display=rx.breakpoints(initial="none", sm="flex"),
         ),
         rx.cond(item["share_url"] != "", _shared_row(item)),
         width="100%",
@@ -290,6 +309,7 @@ def _shared_row(item: rx.Var) -> rx.Component:
         border_radius="var(--radius-3)",
         background="var(--green-a2)",
         data_testid="shared",
+        display=rx.breakpoints(initial="none", sm="flex"),
     )
 
 
@@ -394,7 +414,13 @@ def image_card(item: rx.Var) -> rx.Component:
         data_status=item["status"],
         data_image_id=item["id"],
         data_testid="image-card",
+        id="card-" + item["id"].to(str),
         width="100%",
+        # One card never splits across two masonry columns.
+        display="inline-block",
+        break_inside="avoid",
+        margin_bottom=rx.breakpoints(initial="0.75rem", sm="1rem"),
+        size=rx.breakpoints(initial="1", sm="2"),
     )
 
 
@@ -507,10 +533,10 @@ def _poller() -> rx.Component:
 
 
 def gallery() -> rx.Component:
-    """Search box, then the feed (+ older pages) or the search results."""
+    """Search box, then the feed (down to this tab's floor) or the search results."""
     return rx.vstack(
         rx.hstack(
-            rx.heading("Your images", size="5"),
+            rx.heading("Your images", size="5", as_="h2"),
             rx.spacer(),
             rx.box(
                 rx.el.label(

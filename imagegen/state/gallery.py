@@ -245,6 +245,8 @@ class GalleryState(AuthState):
         yield rx.toast.success(
             f"{len(cards)} image{'s' if len(cards) > 1 else ''} queued", duration=2000
         )
+        if cards:  # on a phone the gallery is below the fold: bring the new card into view
+            yield rx.call_script(REVEAL_ON_PHONES % f"card-{cards[0]['id']}")
 
     async def _verified_user_id(self) -> str | None:
         """Re-check the session before changing anything (it may have been revoked)."""

@@ -1,5 +1,5 @@
 """The gallery as a user browses it: every image stays reachable live in every open tab,
-and the image view (its own URL, keyboard)."""
+the detail view (its own URL, keyboard), and keyboard submit."""
 
 import re
 
@@ -91,6 +91,21 @@ def test_no_image_vanishes_from_any_open_tab(page: Page) -> None:
     expect(second.locator(CARDS).first).to_contain_text("One more batch")
 
 
+def test_ctrl_enter_in_the_prompt_generates(page: Page) -> None:
+    register(page, unique_email("keyboard"))
+    prompt = page.get_by_role("textbox", name="Prompt")
+    prompt.fill("A fox in the snow")
+    prompt.press("Enter")  # a plain Enter is a new line
+    prompt.press_sequentially("at dusk")
+    expect(page.locator(CARDS)).to_have_count(0)
+    prompt.press("Control+Enter")
+    expect(page.locator(CARDS)).to_have_count(1)
+    expect(page.locator(CARDS).first).to_contain_text("A fox in the snow\nat dusk")
+    prompt.fill("A hare in the snow")
+    prompt.press("Meta+Enter")  # Cmd+Enter on a Mac
+    expect(page.locator(CARDS)).to_have_count(2)
+
+
 def test_image_view_has_its_own_url_and_keys(
     page: Page, browser: Browser, live_server: str
 ) -> None:
@@ -170,3 +185,28 @@ def test_image_view_has_its_own_url_and_keys(
     # Clicking a thumbnail no longer opens the raw PNG
     expect(page.get_by_role("dialog")).to_have_count(0)
     expect(cards.first.locator("a").first).to_have_attribute("href", re.compile(r"^/images/"))
+
+
+def test_on_a_phone_the_new_card_comes_into_view(page: Page) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    register(page, unique_email("phone"))
+    for n in range(4):  # enough cards that the gallery goes below the fold
+        generate(page, f"Pocket picture {n}", quality="Low")
+    all_done(page, 4)
+    page.evaluate("window.scrollTo(0, 0)")
+    prompt = page.get_by_role("textbox", name="Prompt")
+    prompt.fill("The newest one, seen at once")
+    page.get_by_role("button", name="Generate").click()
+    newest = page.locator(CARDS).first
+    expect(newest).to_contain_text("The newest one, seen at once")
+    expect(newest).to_be_in_viewport()
+    # The size picker shows its whole label
+    trigger = page.get_by_role("combobox", name="Size")
+    assert trigger.evaluate(
+        "el => [el, ...el.querySelectorAll('span')].every(e => e.scrollWidth <= e.clientWidth)"
+    )
+    # Two columns of cards
+    lefts = page.locator(CARDS).evaluate_all(
+        "els => [...new Set(els.map(e => Math.round(e.getBoundingClientRect().left)))]"
+    )
+    assert len(lefts) == 2
