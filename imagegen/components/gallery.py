@@ -217,8 +217,8 @@ def offline_notice() -> rx.Component:
     return rx.cond(
         GalleryState.offline_generator,
         rx.callout(
-            "Offline generator active: images are drawn locally from your prompt. "
-            "Set OPENAI_API_KEY to use a real image model.",
+            "Demo mode: pictures are simple drawings made from your prompt, "
+            "not by an AI image model.",
             icon="plug-zap",
             color_scheme="gray",
             variant="surface",

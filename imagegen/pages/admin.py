@@ -168,7 +168,7 @@ def _users() -> rx.Component:
                     rx.table.row(
                         rx.table.column_header_cell("User"),
                         rx.table.column_header_cell("Plan"),
-                        rx.table.column_header_cell("Credits used", text_align="right"),
+                        rx.table.column_header_cell("Credits this window", text_align="right"),
                         rx.table.column_header_cell("Images", text_align="right"),
                         rx.table.column_header_cell("Last seen"),
                         rx.table.column_header_cell(""),
@@ -203,8 +203,33 @@ def _simple_table(headers: list[str], rows: rx.Var, keys: list[str]) -> rx.Compo
     )
 
 
+def _configuration() -> rx.Component:
+    """Settings this server runs without (users see plain words; admins see the names)."""
+    return rx.cond(
+        AdminState.config_notes.length() > 0,
+        rx.callout.root(
+            rx.callout.icon(rx.icon("settings-2")),
+            rx.vstack(
+                rx.callout.text(rx.text.strong("Configuration")),
+                rx.foreach(
+                    AdminState.config_notes,
+                    lambda note: rx.callout.text(
+                        rx.code(note["setting"], variant="ghost"), " ", note["effect"], size="2"
+                    ),
+                ),
+                spacing="1",
+            ),
+            color_scheme="gray",
+            variant="surface",
+            width="100%",
+            data_testid="configuration",
+        ),
+    )
+
+
 def _console() -> rx.Component:
     return rx.vstack(
+        _configuration(),
         rx.flex(
             _stat("Free", AdminState.plans["free_user"].to(str)),
             _stat("Pro", AdminState.plans["pro_user"].to(str)),

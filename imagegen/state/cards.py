@@ -73,7 +73,19 @@ def share_url(token: str) -> str:
     return f"{get_settings().app_url}{share_path(token)}"
 
 
+def credits_used_text(points: int) -> str:
+    """The admin's view of a user's window: credits used, or the extra credits left when
+    grants exceed what was used (never a negative "used").
+    """
+    return f"{points} used" if points >= 0 else f"{-points} extra left"
+
+
 def credits_text(balance: Balance) -> dict[str, str | int]:
     """Credits left and when the window resets, for the header of the form."""
     resets = f"{balance.resets_at:%b %-d, %H:%M} UTC" if balance.resets_at else ""
-    return {"left": balance.remaining, "limit": balance.limit, "resets": resets}
+    return {
+        "left": balance.remaining,
+        "limit": balance.limit,
+        "extra": balance.extra,
+        "resets": resets,
+    }

@@ -37,6 +37,8 @@ class UserFeed(rx.SharedState):
     # Credits left in this window, the window's allowance, and when it resets.
     credits_left: int = 0
     credits_limit: int = 0
+    # Extra (granted) credits among those left, beyond the plan's allowance.
+    credits_extra: int = 0
     credits_resets: str = ""
     # free_user / pro_user / gold_user.
     plan: str = ""
@@ -73,6 +75,7 @@ class UserFeed(rx.SharedState):
     def _apply_balance(self, snap: feed.FeedSnapshot) -> None:
         text = credits_text(snap.balance)
         self.credits_left, self.credits_limit = int(text["left"]), int(text["limit"])
+        self.credits_extra = int(text["extra"])
         self.credits_resets, self.plan = str(text["resets"]), snap.plan
 
     def _upsert(self, new: dict[str, str], *, only_if_absent: bool = False) -> None:

@@ -74,7 +74,7 @@ class GalleryState(AuthState):
 
     @rx.var
     def offline_generator(self) -> bool:
-        """The offline generator is active (no OPENAI_API_KEY)."""
+        """The offline generator is active (no image model configured)."""
         return not get_settings().openai_enabled
 
     @rx.var
