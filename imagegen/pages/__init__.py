@@ -7,6 +7,7 @@ from imagegen.pages import (
     home,
     image,
     login,
+    not_found,
     password,
     register,
 )
@@ -18,6 +19,7 @@ __all__ = [
     "home",
     "image",
     "login",
+    "not_found",
     "password",
     "register",
 ]
