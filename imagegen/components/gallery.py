@@ -228,13 +228,26 @@ def offline_notice() -> rx.Component:
     )
 
 
+def credits_word(cost: rx.Var) -> rx.Var:
+    """The cost in words, e.g. 1 credit or 4 credits."""
+    return cost.to(str) + rx.cond(cost.to(str) == "1", " credit", " credits")
+
+
+def regenerate_label(item: rx.Var) -> rx.Var:
+    """Remake (Regenerate: same prompt and settings, a new picture), with what it costs
+    (shown before anything is spent). Not called "Regenerate": that name contains
+    "Generate", the form's button, and a second match confuses find-by-name.
+    """
+    return "Remake · " + credits_word(item["cost"])
+
+
 def _quiet_button(label: str, on_click: object) -> rx.Component:
     """A small grey button for secondary card actions (cancel, dismiss, stop sharing)."""
     return rx.button(label, size="1", variant="soft", color_scheme="gray", on_click=on_click)
 
 
 def _icon_button(
-    icon: str, label: str, on_click: object, color_scheme: str = "gray"
+    icon: str, label: str | rx.Var, on_click: object, color_scheme: str = "gray"
 ) -> rx.Component:
     return rx.tooltip(
         rx.icon_button(
@@ -271,6 +284,11 @@ def _completed(item: rx.Var) -> rx.Component:
             _icon_button("download", "Download", rx.download(url=item["download"])),
             _icon_button("copy", "Copy prompt", GalleryState.copy_prompt(item["prompt"])),
             _icon_button("wand-sparkles", "Use these settings", GalleryState.use_settings(item)),
+            _icon_button(
+                "refresh-cw",
+                regenerate_label(item),
+                GalleryState.regenerate(item, 1),
+            ),
             rx.cond(
                 item["share_url"] == "",
                 _icon_button("share-2", "Share", GalleryState.share_image(item["id"])),
@@ -280,6 +298,8 @@ def _completed(item: rx.Var) -> rx.Component:
                 "trash-2", "Delete image", GalleryState.ask_delete(item["id"]), color_scheme="red"
             ),
             width="100%",
+            spacing="1",
+            wrap="wrap",  # narrow columns (3 beside a sidebar): a second row, not an overflow
             # Phones: two narrow columns; a tap on the picture opens the view with every action.
             display=rx.breakpoints(initial="none", sm="flex"),
         ),

@@ -3,8 +3,9 @@
 import reflex as rx
 
 from imagegen import styles
-from imagegen.components.gallery import SIZE_LABELS, STYLE_LABELS
+from imagegen.components.gallery import SIZE_LABELS, STYLE_LABELS, credits_word, regenerate_label
 from imagegen.services.generation import QUALITIES
+from imagegen.state.cards import VARIATIONS
 from imagegen.state.gallery import GalleryState
 from imagegen.state.image_view import ImageViewState
 
@@ -97,7 +98,9 @@ def _fact(label: str, value: rx.Component | rx.Var) -> rx.Component:
     return rx.data_list.item(rx.data_list.label(label, min_width="5rem"), rx.data_list.value(value))
 
 
-def _action(icon: str, label: str, on_click: object, color_scheme: str = "gray") -> rx.Component:
+def _action(
+    icon: str, label: str | rx.Var, on_click: object, color_scheme: str = "gray"
+) -> rx.Component:
     return rx.button(
         rx.icon(icon, size=16),
         label,
@@ -121,9 +124,15 @@ def _actions() -> rx.Component:
                 width="100%",
             ),
         ),
-        rx.grid(
+        rx.vstack(
             _action("copy", "Copy prompt", GalleryState.copy_prompt(V["prompt"])),
             _action("wand-sparkles", "Use these settings", ImageViewState.use_view_settings),
+            _action("refresh-cw", regenerate_label(V), GalleryState.regenerate(V, 1)),
+            _action(
+                "layers",
+                f"{VARIATIONS} variations · " + credits_word(V["variations_cost"]),
+                GalleryState.regenerate(V, VARIATIONS),
+            ),
             rx.cond(
                 completed,
                 rx.cond(
@@ -138,8 +147,7 @@ def _actions() -> rx.Component:
                 ImageViewState.ask_delete_view(True),
                 color_scheme="red",
             ),
-            columns="2",
-            gap="2",
+            spacing="2",
             width="100%",
         ),
         rx.cond(

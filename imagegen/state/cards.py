@@ -10,6 +10,8 @@ from imagegen.services.credits import Balance
 from imagegen.settings import get_settings
 
 THUMB_WIDTH = 512
+# How many images "Variations" makes.
+VARIATIONS = 4
 STATUS_LABELS = {
     "queued": "Queued",
     "generating": "Generating…",
@@ -65,6 +67,9 @@ def card(image: Image) -> dict[str, str]:
         "pad": f"{100 * _ratio(image.size):.2f}%",
         # The public link while the owner shares it ("" when private).
         "share_url": share_url(image.share_token) if image.share_token else "",
+        # What Remake (1 image) and Variations (VARIATIONS images) cost.
+        "cost": str(get_settings().image_cost(image.quality)),
+        "variations_cost": str(get_settings().image_cost(image.quality) * VARIATIONS),
     }
 
 

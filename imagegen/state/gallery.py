@@ -234,19 +234,63 @@ class GalleryState(AuthState):
             return
         finally:
             self.submitting = False
+        for event in await self._show_submitted(submitted):
+            yield event
+
+    async def _show_submitted(
+        self, submitted: tuple[list[dict[str, str]], feed.FeedSnapshot] | None
+    ) -> list[Any]:
+        """Put new cards in the feed at once (every tab) and say so."""
         if submitted is None:  # signed out or revoked meanwhile
-            yield rx.redirect(routes.LOGIN)
-            return
+            return [rx.redirect(routes.LOGIN)]
         cards, snap = submitted
         shared = await self.get_state(UserFeed)
         for new in cards:
             shared._upsert(new, only_if_absent=True)
         shared._apply_balance(snap)
-        yield rx.toast.success(
-            f"{len(cards)} image{'s' if len(cards) > 1 else ''} queued", duration=2000
-        )
+        events: list[Any] = [
+            rx.toast.success(
+                f"{len(cards)} image{'s' if len(cards) > 1 else ''} queued", duration=2000
+            )
+        ]
         if cards:  # on a phone the gallery is below the fold: bring the new card into view
-            yield rx.call_script(REVEAL_ON_PHONES % f"card-{cards[0]['id']}")
+            events.append(rx.call_script(REVEAL_ON_PHONES % f"card-{cards[0]['id']}"))
+        return events
+
+    @rx.event
+    async def regenerate(self, item: dict[str, str], count: int = 1):
+        """New images with an image's prompt and settings: Remake makes one, Variations
+        several (each drawn afresh, with its own seed). They cost what the form would.
+
+        Args:
+            item: the image's card.
+            count: how many images.
+        """
+        if self.submitting or not item.get("prompt"):
+            return
+        self.submitting = True
+        yield
+        try:
+            submitted = await asyncio.to_thread(
+                _submit,
+                self._session_token(),
+                self._user_id,
+                item["prompt"],
+                item["size"],
+                item["quality"],
+                count,
+                item["style"] or "none",
+            )
+        except OutOfCredits:
+            yield rx.toast.error("Not enough credits left for this.", duration=4000)
+            return
+        except ImagegenError as exc:
+            yield rx.toast.error(str(exc), duration=4000)
+            return
+        finally:
+            self.submitting = False
+        for event in await self._show_submitted(submitted):
+            yield event
 
     async def _verified_user_id(self) -> str | None:
         """Re-check the session before changing anything (it may have been revoked)."""

@@ -210,3 +210,28 @@ def test_on_a_phone_the_new_card_comes_into_view(page: Page) -> None:
         "els => [...new Set(els.map(e => Math.round(e.getBoundingClientRect().left)))]"
     )
     assert len(lefts) == 2
+
+
+def test_regenerate_and_variations_say_the_cost_first(page: Page) -> None:
+    register(page, unique_email("variations"))
+    generate(page, "A teapot shaped like a whale")  # medium: 1 credit each
+    all_done(page, 1)
+    first_id = page.locator(CARDS).first.get_attribute("data-image-id")
+    page.goto(f"/images/{first_id}")
+    view = page.get_by_role("dialog")
+    variations = view.get_by_role("button", name="4 variations · 4 credits")
+    expect(view.get_by_role("button", name="Remake · 1 credit")).to_be_visible()
+    variations.click()
+    expect(page.get_by_text("4 images queued")).to_be_visible()
+    page.keyboard.press("Escape")
+    all_done(page, 5)
+    expect(page.get_by_text("5 credits left")).to_be_visible()  # 10 - 1 - 4
+    # Four new pictures, each its own (the offline generator seeds each image)
+    sources = page.locator(f"{CARDS} img").evaluate_all("els => els.map(e => e.src)")
+    bodies = {page.request.get(src).body() for src in sources[:4]}
+    assert len(bodies) == 4
+    expect(page.locator(CARDS).first).to_contain_text("A teapot shaped like a whale")
+    # Remake from a card: one more, same prompt and settings
+    page.locator(CARDS).first.get_by_role("button", name="Remake · 1 credit").click()
+    all_done(page, 6)
+    expect(page.get_by_text("4 credits left")).to_be_visible()
