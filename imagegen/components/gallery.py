@@ -56,17 +56,26 @@ def _select(
     )
 
 
+# Known to be at 0 (the Generate button is disabled then, with this notice as the reason).
+NO_CREDITS_LEFT = UserFeed.loaded & (UserFeed.credits_left == 0)
+
+
 def out_of_credits_notice() -> rx.Component:
-    """Shown when a submission needs more credits than are left."""
+    """Shown when a submission needs more credits than are left, or none are left."""
     return rx.cond(
-        GalleryState.out_of_credits,
+        GalleryState.out_of_credits | NO_CREDITS_LEFT,
         rx.callout.root(
             rx.callout.icon(rx.icon("coins")),
             rx.callout.text(
                 rx.text.strong("Out of credits. "),
                 rx.cond(
                     UserFeed.credits_resets != "",
-                    rx.text.span("Your credits reset on ", UserFeed.credits_resets, ". "),
+                    rx.text.span(
+                        "Your credits reset on ",
+                        # In the reader's own time zone (the server's text says UTC).
+                        rx.moment(UserFeed.credits_resets_iso, format="MMM D, HH:mm", local=True),
+                        ". ",
+                    ),
                     rx.text.span("Your credits reset soon. "),
                 ),
                 rx.link("Upgrade on the Billing page", href=routes.BILLING),
@@ -142,7 +151,7 @@ def prompt_form() -> rx.Component:
                         GalleryState.set_style,
                         {k: STYLE_LABELS[k] for k in ("none", *STYLES)},
                     ),
-                    gap="3",
+                    spacing="3",
                     wrap="wrap",
                     width="100%",
                 ),
@@ -192,12 +201,13 @@ def prompt_form() -> rx.Component:
                         "Generate",
                         type="submit",
                         size="3",
-                        disabled=GalleryState.submitting,
+                        disabled=GalleryState.submitting | NO_CREDITS_LEFT,
                         aria_label="Generate",
+                        title="Generate (Ctrl+Enter, or ⌘+Enter on a Mac)",
                     ),
                     align="center",
                     width="100%",
-                    gap="3",
+                    spacing="3",
                     wrap="wrap",
                 ),
                 spacing="4",

@@ -264,7 +264,7 @@ def image_view() -> rx.Component:
                             _picture(),
                             _details(),
                             direction=rx.breakpoints(initial="column", md="row"),
-                            gap="4",
+                            spacing="4",
                             width="100%",
                         ),
                         rx.center(

@@ -17,7 +17,7 @@ def _stat(label: str, value: rx.Var) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.text(label, size="2", color_scheme="gray"),
-            rx.heading(value, size="6"),
+            rx.heading(value, size="6", as_="p"),
             spacing="1",
         ),
         flex="1",
@@ -29,7 +29,7 @@ def _chart(title: str, chart: Callable[..., rx.Component], *series: rx.Component
     """A titled card with a day-by-day chart (days along x, whole numbers up y)."""
     return rx.card(
         rx.vstack(
-            rx.heading(title, size="3"),
+            rx.heading(title, size="3", as_="h2"),
             chart(
                 *series,
                 rx.recharts.x_axis(data_key="day", font_size=11),
@@ -65,7 +65,7 @@ def _charts() -> rx.Component:
             data=AdminState.paid,
         ),
         columns=rx.breakpoints(initial="1", lg="2"),
-        gap="3",
+        spacing="3",
         width="100%",
     )
 
@@ -235,7 +235,7 @@ def _console() -> rx.Component:
             _stat("Pro", AdminState.plans["pro_user"].to(str)),
             _stat("Gold", AdminState.plans["gold_user"].to(str)),
             _stat("Active API keys", AdminState.plans["api_keys"].to(str)),
-            gap="3",
+            spacing="3",
             wrap="wrap",
             width="100%",
         ),
@@ -307,7 +307,7 @@ def admin() -> rx.Component:
             AdminState.checked,
             rx.center(
                 rx.vstack(
-                    rx.heading("Not found", size="5"),
+                    rx.heading("Not found", size="5", as_="h2"),
                     rx.text("There is no page here.", color_scheme="gray"),
                     align="center",
                 ),

@@ -22,7 +22,7 @@ def _plan_card(
     return rx.card(
         rx.vstack(
             rx.hstack(
-                rx.heading(name, size="5"),
+                rx.heading(name, size="5", as_="h2"),
                 rx.spacer(),
                 rx.cond(current, rx.badge("Current plan", color_scheme="green", variant="soft")),
                 width="100%",
@@ -108,7 +108,7 @@ def billing() -> rx.Component:
             rx.vstack(
                 rx.text("Current plan", size="2", color_scheme="gray"),
                 rx.hstack(
-                    rx.heading(UserFeed.plan_label, size="6"),
+                    rx.heading(UserFeed.plan_label, size="6", as_="p"),
                     rx.cond(
                         BillingState.renewal != "",
                         rx.text(BillingState.renewal, color_scheme="gray", size="2"),

@@ -28,7 +28,7 @@ def verify_banner() -> rx.Component:
                     on_click=VerifyBannerState.resend,
                     disabled=VerifyBannerState.resent,
                 ),
-                gap="3",
+                spacing="3",
                 align="center",
                 justify="between",
                 wrap="wrap",

@@ -177,6 +177,13 @@ class AuthFormState(rx.State):
             return routes.FORGOT_PASSWORD
         return f"{routes.FORGOT_PASSWORD}?{urlencode({'email': self.email})}"
 
+    @rx.var
+    def login_href(self) -> str:
+        """The sign-in page, carrying the address just tried."""
+        if not self.email:
+            return routes.LOGIN
+        return f"{routes.LOGIN}?{urlencode({'email': self.email})}"
+
     @rx.event
     async def load(self):
         """Read the flash message and kept fields from the URL, then check the session."""

@@ -93,4 +93,5 @@ def credits_text(balance: Balance) -> dict[str, str | int]:
         "limit": balance.limit,
         "extra": balance.extra,
         "resets": resets,
+        "resets_iso": balance.resets_at.isoformat() if balance.resets_at else "",
     }

@@ -40,6 +40,8 @@ class UserFeed(rx.SharedState):
     # Extra (granted) credits among those left, beyond the plan's allowance.
     credits_extra: int = 0
     credits_resets: str = ""
+    # The same instant as ISO 8601, shown in the browser's own time zone.
+    credits_resets_iso: str = ""
     # free_user / pro_user / gold_user.
     plan: str = ""
     # True once the first snapshot arrived (drives skeletons).
@@ -76,6 +78,7 @@ class UserFeed(rx.SharedState):
         text = credits_text(snap.balance)
         self.credits_left, self.credits_limit = int(text["left"]), int(text["limit"])
         self.credits_extra = int(text["extra"])
+        self.credits_resets_iso = str(text["resets_iso"])
         self.credits_resets, self.plan = str(text["resets"]), snap.plan
 
     def _upsert(self, new: dict[str, str], *, only_if_absent: bool = False) -> None:

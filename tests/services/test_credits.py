@@ -157,11 +157,12 @@ def test_extra_credits_are_shown_beside_the_allowance_never_as_negative_use() ->
     # Free plan (10), 30 granted, 1 used: 39 left, 29 of them extra
     granted = Balance(used=1 - 30, limit=10, resets_at=None)
     assert (granted.remaining, granted.extra) == (39, 29)
-    assert credits_text(granted) | {"resets": ""} == {
+    assert credits_text(granted) | {"resets": "", "resets_iso": ""} == {
         "left": 39,
         "limit": 10,
         "extra": 29,
         "resets": "",
+        "resets_iso": "",
     }
     plain = Balance(used=3, limit=10, resets_at=None)
     assert (plain.remaining, plain.extra) == (7, 0)
