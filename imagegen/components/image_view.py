@@ -84,6 +84,22 @@ def _picture() -> rx.Component:
         ),
         _step("prev"),
         _step("next"),
+        # Phones: the details (and their close button) are below the picture; one up here.
+        rx.dialog.close(
+            rx.icon_button(
+                rx.icon("x", size=18),
+                aria_label="Close image",
+                variant="soft",
+                color_scheme="gray",
+                radius="full",
+                position="absolute",
+                top="0.5rem",
+                right="0.5rem",
+                background="var(--color-panel-translucent)",
+                backdrop_filter="blur(6px)",
+                display=rx.breakpoints(initial="inline-flex", md="none"),
+            )
+        ),
         position="relative",
         flex="1",
         min_width="0",
