@@ -1,5 +1,7 @@
 """The Reflex app: pages, the HTTP routes and middleware around it, and the live-update relay."""
 
+import logging
+
 import reflex as rx
 
 import imagegen.pages  # noqa: F401  (records every page)
@@ -13,10 +15,14 @@ from imagegen.middleware import (
     session_cookie_refresh,
     socket_token_guard,
 )
+from imagegen.services.admin import configuration_notes
+from imagegen.settings import get_settings
 from imagegen.state.relay import relay
 from imagegen.templates import register_pages
 
 logs.configure()
+for _note in configuration_notes(get_settings()):  # operators read these; users never do
+    logging.getLogger("imagegen.config").warning("%s %s", _note["setting"], _note["effect"])
 app = rx.App(
     api_transformer=[
         build_api(),

@@ -6,6 +6,8 @@ REGISTER = "/register"
 BILLING = "/billing"
 ACCOUNT = "/account"
 ADMIN = "/admin"
+# One image, large, over the gallery (a Reflex dynamic route).
+IMAGE = "/images/[image_id]"
 FORGOT_PASSWORD = "/forgot-password"
 RESET_PASSWORD = "/reset-password"
 
@@ -66,3 +68,8 @@ def export_download_url(export_id: object) -> str:
 def collection_share_path(token: str) -> str:
     """The public page of a shared collection."""
     return f"/c/{token}"
+
+
+def image_path(image_id: object) -> str:
+    """The view of one image of the signed-in user's gallery."""
+    return f"/images/{image_id}"

@@ -73,13 +73,49 @@ PAGE = """<!doctype html>
 </html>
 """
 
-NOT_FOUND_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+NOT_FOUND_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Not found · imagegen</title></head>
-<body style="font-family: system-ui, sans-serif; max-width: 32rem; margin: 4rem auto; padding: 0 1rem">
-<h1>This link does not work</h1>
-<p>The image was never shared, its owner stopped sharing it, or it was deleted.</p>
-<p><a href="/">Go to imagegen</a></p></body></html>"""
+<title>Link not working · imagegen</title>
+<meta name="robots" content="noindex">
+<style>
+  :root { color-scheme: light dark; --accent: #6e56cf; }
+  body { margin: 0; min-height: 100vh; display: grid; place-items: center; padding: 1rem;
+         box-sizing: border-box; font-family: system-ui, -apple-system, "Segoe UI", sans-serif;
+         background: radial-gradient(circle at 20% 0%, rgba(110, 86, 207, .16), transparent 45%),
+                     Canvas;
+         color: CanvasText; }
+  main { width: 100%; max-width: 26rem; text-align: center; }
+  .brand { display: inline-flex; align-items: center; gap: .5rem; font-weight: 700;
+           font-size: 1.25rem; color: inherit; text-decoration: none; margin-bottom: 1.25rem; }
+  .mark { width: 2rem; height: 2rem; border-radius: .55rem;
+          background: linear-gradient(135deg, #6e56cf, #ab4aba); }
+  .mark { display: inline-grid; place-items: center; }
+  .card { border: 1px solid rgba(128, 128, 128, .25); border-radius: 1rem; padding: 2rem 1.5rem;
+          background: Canvas; box-shadow: 0 8px 24px rgba(0, 0, 0, .08); }
+  h1 { font-size: 1.5rem; margin: 0 0 .75rem; }
+  p { margin: 0 0 1.5rem; line-height: 1.5; opacity: .75; }
+  .cta { display: inline-block; background: var(--accent); color: #fff; padding: .65rem 1.1rem;
+         border-radius: .6rem; text-decoration: none; font-weight: 600; }
+</style>
+</head>
+<body>
+<main>
+  <a class="brand" href="/"><span class="mark" aria-hidden="true"><svg width="18" height="18" viewBox="0 0 24 24"
+    fill="none" stroke="#fff" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">
+    <rect width="18" height="18" x="3" y="3" rx="2"/><circle cx="9" cy="9" r="2"/>
+    <path d="m21 15-3.086-3.086a2 2 0 0 0-2.828 0L6 21"/></svg></span>imagegen</a>
+  <div class="card">
+    <h1>This link does not work</h1>
+    <p>The image was never shared, its owner stopped sharing it, or it was deleted.</p>
+    <a class="cta" href="/">Go to imagegen</a>
+  </div>
+</main>
+</body>
+</html>
+"""
 
 
 def _shared(token: str) -> Image | None:

@@ -9,3 +9,13 @@ label_style = {
     "font_weight": "500",
     "color": "var(--gray-12)",
 }
+
+# Visually hidden, still read by screen readers.
+sr_only = {
+    "position": "absolute",
+    "width": "1px",
+    "height": "1px",
+    "overflow": "hidden",
+    "clip": "rect(0 0 0 0)",
+    "white_space": "nowrap",
+}

@@ -40,7 +40,9 @@ def public_page(*, route: str, title: str, on_load: Any = None) -> Callable[[Pag
     return decorator
 
 
-def private_page(*, route: str, title: str, on_load: Any = None) -> Callable[[PageFn], PageFn]:
+def private_page(
+    *, route: str, title: str, on_load: Any = None, active: str | None = None
+) -> Callable[[PageFn], PageFn]:
     """Record a page only a signed-in user sees, inside the app shell.
 
     The prerendered HTML holds only the spinner; content renders after the session check.
@@ -49,13 +51,14 @@ def private_page(*, route: str, title: str, on_load: Any = None) -> Callable[[Pa
         route: the page's path.
         title: shown in the header and the browser tab.
         on_load: further handlers to run after the login check.
+        active: the navigation entry to highlight (default: the route).
     """
 
     def decorator(page: PageFn) -> PageFn:
         def wrapped() -> rx.Component:
             return rx.cond(
                 AuthState.is_authenticated,
-                app_shell(page(), title=title, active=route),
+                app_shell(page(), title=title, active=active or route),
                 full_page_spinner(),
             )
 

@@ -100,6 +100,9 @@ def test_stopped_deleted_and_unknown_links_are_404(client) -> None:
     for path in (f"/s/{token}", f"/s/{token}/image.png", "/s/not-a-token", "/s/" + "x" * 80):
         response = client.get(path)
         assert response.status_code == 404 and "This link does not work" in response.text
+    # The app's look (its mark and colours, light and dark) and a way home
+    assert 'class="brand" href="/"' in response.text and 'class="cta" href="/"' in response.text
+    assert "color-scheme: light dark" in response.text
     again = share(user_id, image_id)
     assert again != token and client.get(f"/s/{again}").status_code == 200
     with session_scope() as db:

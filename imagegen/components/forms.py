@@ -105,15 +105,26 @@ def post_form(action: str, submit_label: str, *fields: rx.Component) -> rx.Compo
     )
 
 
-def email_field(default_value: rx.Var) -> rx.Component:
-    """The Email input of the auth forms, refilled after a failed post."""
+def from_url(param: str) -> rx.Var:
+    """A query parameter of the page's own URL, as a form's starting value.
+
+    The router comes with the tab's first event (hydrate, or on_load after a client-side
+    move), so this is never a value left over from the tab's previous page; and as a
+    default value it only fills a field nobody has typed into yet.
+    """
+    return rx.State.router.url.query_parameters[param].to(str)
+
+
+def email_field() -> rx.Component:
+    """The Email input of the auth forms, prefilled from `?email=` (e.g. after a failed
+    post). Uncontrolled and never re-keyed: a late update cannot replace what was typed.
+    """
     return field(
         "Email",
         "email",
         type_="email",
         autocomplete="email",
-        default_value=default_value,
-        key=default_value,
+        default_value=from_url("email"),
         required=True,
         placeholder="you@example.com",
     )

@@ -11,6 +11,13 @@ SIZE_LABELS = {
     "1536x1024": "Landscape · 1536×1024",
     "1024x1536": "Portrait · 1024×1536",
 }
+# The picker's words: short enough for a phone's half-width select (the pixels are in the
+# image's details).
+SIZE_CHOICES = {
+    "1024x1024": "Square 1:1",
+    "1536x1024": "Landscape 3:2",
+    "1024x1536": "Portrait 2:3",
+}
 STYLE_LABELS = {
     "none": "No style",
     "photo": "Photo",
@@ -20,6 +27,14 @@ STYLE_LABELS = {
     "watercolor": "Watercolor",
     "pixel": "Pixel art",
 }
+
+
+# Ctrl+Enter (Cmd+Enter on a Mac) in the prompt submits the form, as in chat and code tools;
+# a plain Enter still makes a new line.
+SUBMIT_ON_CTRL_ENTER = (
+    "(e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey) && !e.isComposing) {"
+    " e.preventDefault(); if (!e.repeat) { e.target.form?.requestSubmit(); } } }"
+)
 
 
 def _select(
@@ -41,17 +56,26 @@ def _select(
     )
 
 
+# Known to be at 0 (the Generate button is disabled then, with this notice as the reason).
+NO_CREDITS_LEFT = UserFeed.loaded & (UserFeed.credits_left == 0)
+
+
 def out_of_credits_notice() -> rx.Component:
-    """Shown when a submission needs more credits than are left."""
+    """Shown when a submission needs more credits than are left, or none are left."""
     return rx.cond(
-        GalleryState.out_of_credits,
+        GalleryState.out_of_credits | NO_CREDITS_LEFT,
         rx.callout.root(
             rx.callout.icon(rx.icon("coins")),
             rx.callout.text(
                 rx.text.strong("Out of credits. "),
                 rx.cond(
                     UserFeed.credits_resets != "",
-                    rx.text.span("Your credits reset on ", UserFeed.credits_resets, ". "),
+                    rx.text.span(
+                        "Your credits reset on ",
+                        # In the reader's own time zone (the server's text says UTC).
+                        rx.moment(UserFeed.credits_resets_iso, format="MMM D, HH:mm", local=True),
+                        ". ",
+                    ),
                     rx.text.span("Your credits reset soon. "),
                 ),
                 rx.link("Upgrade on the Billing page", href=routes.BILLING),
@@ -95,6 +119,8 @@ def prompt_form() -> rx.Component:
                     resize="vertical",
                     size="3",
                     width="100%",
+                    aria_keyshortcuts="Control+Enter Meta+Enter",
+                    custom_attrs={"on_key_down": rx.Var(_js_expr=SUBMIT_ON_CTRL_ENTER)},
                 ),
                 rx.flex(
                     _select(
@@ -102,7 +128,7 @@ def prompt_form() -> rx.Component:
                         "size",
                         GalleryState.size,
                         GalleryState.set_size,
-                        {s: SIZE_LABELS[s] for s in SIZES},
+                        {s: SIZE_CHOICES[s] for s in SIZES},
                     ),
                     _select(
                         "Quality",
@@ -125,7 +151,7 @@ def prompt_form() -> rx.Component:
                         GalleryState.set_style,
                         {k: STYLE_LABELS[k] for k in ("none", *STYLES)},
                     ),
-                    gap="3",
+                    spacing="3",
                     wrap="wrap",
                     width="100%",
                 ),
@@ -175,12 +201,13 @@ def prompt_form() -> rx.Component:
                         "Generate",
                         type="submit",
                         size="3",
-                        disabled=GalleryState.submitting,
+                        disabled=GalleryState.submitting | NO_CREDITS_LEFT,
                         aria_label="Generate",
+                        title="Generate (Ctrl+Enter, or ⌘+Enter on a Mac)",
                     ),
                     align="center",
                     width="100%",
-                    gap="3",
+                    spacing="3",
                     wrap="wrap",
                 ),
                 spacing="4",
@@ -200,8 +227,8 @@ def offline_notice() -> rx.Component:
     return rx.cond(
         GalleryState.offline_generator,
         rx.callout(
-            "Offline generator active: images are drawn locally from your prompt. "
-            "Set OPENAI_API_KEY to use a real image model.",
+            "Demo mode: pictures are simple drawings made from your prompt, "
+            "not by an AI image model.",
             icon="plug-zap",
             color_scheme="gray",
             variant="surface",
@@ -211,13 +238,26 @@ def offline_notice() -> rx.Component:
     )
 
 
+def credits_word(cost: rx.Var) -> rx.Var:
+    """The cost in words, e.g. 1 credit or 4 credits."""
+    return cost.to(str) + rx.cond(cost.to(str) == "1", " credit", " credits")
+
+
+def regenerate_label(item: rx.Var) -> rx.Var:
+    """Remake (Regenerate: same prompt and settings, a new picture), with what it costs
+    (shown before anything is spent). Not called "Regenerate": that name contains
+    "Generate", the form's button, and a second match confuses find-by-name.
+    """
+    return "Remake · " + credits_word(item["cost"])
+
+
 def _quiet_button(label: str, on_click: object) -> rx.Component:
     """A small grey button for secondary card actions (cancel, dismiss, stop sharing)."""
     return rx.button(label, size="1", variant="soft", color_scheme="gray", on_click=on_click)
 
 
 def _icon_button(
-    icon: str, label: str, on_click: object, color_scheme: str = "gray"
+    icon: str, label: str | rx.Var, on_click: object, color_scheme: str = "gray"
 ) -> rx.Component:
     return rx.tooltip(
         rx.icon_button(
@@ -244,14 +284,21 @@ def _completed(item: rx.Var) -> rx.Component:
                 loading="lazy",
                 background="var(--gray-3)",
             ),
-            href=item["url"],
-            is_external=True,
+            href="/images/" + item["id"].to(str),
+            id="card-link-" + item["id"].to(str),
+            display="block",
             width="100%",
+            border_radius="var(--radius-3)",
         ),
         rx.hstack(
             _icon_button("download", "Download", rx.download(url=item["download"])),
             _icon_button("copy", "Copy prompt", GalleryState.copy_prompt(item["prompt"])),
             _icon_button("wand-sparkles", "Use these settings", GalleryState.use_settings(item)),
+            _icon_button(
+                "refresh-cw",
+                regenerate_label(item),
+                GalleryState.regenerate(item, 1),
+            ),
             rx.cond(
                 item["share_url"] == "",
                 _icon_button("share-2", "Share", GalleryState.share_image(item["id"])),
@@ -261,6 +308,10 @@ def _completed(item: rx.Var) -> rx.Component:
                 "trash-2", "Delete image", GalleryState.ask_delete(item["id"]), color_scheme="red"
             ),
             width="100%",
+            spacing="1",
+            wrap="wrap",  # narrow columns (3 beside a sidebar): a second row, not an overflow
+            # Phones: two narrow columns; a tap on the picture opens the view with every action.
+            display=rx.breakpoints(initial="none", sm="flex"),
         ),
         rx.cond(item["share_url"] != "", _shared_row(item)),
         width="100%",
@@ -288,6 +339,7 @@ def _shared_row(item: rx.Var) -> rx.Component:
         border_radius="var(--radius-3)",
         background="var(--green-a2)",
         data_testid="shared",
+        display=rx.breakpoints(initial="none", sm="flex"),
     )
 
 
@@ -379,6 +431,7 @@ def image_card(item: rx.Var) -> rx.Component:
                 item["prompt"],
                 size="2",
                 trim="start",
+                data_testid="card-prompt",
                 style={
                     "display": "-webkit-box",
                     "-webkit-line-clamp": "2",
@@ -402,7 +455,13 @@ def image_card(item: rx.Var) -> rx.Component:
         data_status=item["status"],
         data_image_id=item["id"],
         data_testid="image-card",
+        id="card-" + item["id"].to(str),
         width="100%",
+        # One card never splits across two masonry columns.
+        display="inline-block",
+        break_inside="avoid",
+        margin_bottom=rx.breakpoints(initial="0.75rem", sm="1rem"),
+        size=rx.breakpoints(initial="1", sm="2"),
     )
 
 
@@ -428,19 +487,39 @@ def delete_dialog() -> rx.Component:
     )
 
 
-def _grid(items: rx.Var) -> rx.Component:
-    return rx.grid(
-        rx.foreach(items, image_card),
-        columns=rx.breakpoints(initial="1", xs="2", md="3", xl="4"),
-        spacing="4",
+# Masonry by CSS columns: cards keep their picture's shape and pack without ragged rows
+# (a landscape or a cancelled card beside a portrait one leaves no hole); 2 columns on phones.
+MASONRY_COLUMNS = rx.breakpoints(initial="2", md="3", xl="4")
+
+
+def _masonry(children: rx.Component) -> rx.Component:
+    return rx.box(
+        children,
+        column_count=MASONRY_COLUMNS,
+        column_gap=rx.breakpoints(initial="0.75rem", sm="1rem"),
         width="100%",
+        data_testid="gallery-grid",
+    )
+
+
+def _grid(items: rx.Var) -> rx.Component:
+    return _masonry(rx.foreach(items, image_card))
+
+
+def _feed_grid() -> rx.Component:
+    """The shared feed down to this tab's floor (the rest is "Load more" away)."""
+    return _masonry(
+        rx.foreach(
+            UserFeed.items,
+            lambda item: rx.cond(item["key"].to(str) >= GalleryState.floor, image_card(item)),
+        )
     )
 
 
 def _skeleton_grid() -> rx.Component:
     return rx.grid(
         *(rx.skeleton(rx.box(height="16rem"), loading=True) for _ in range(4)),
-        columns=rx.breakpoints(initial="1", xs="2", md="3", xl="4"),
+        columns=MASONRY_COLUMNS,
         spacing="4",
         width="100%",
     )
@@ -495,10 +574,10 @@ def _poller() -> rx.Component:
 
 
 def gallery() -> rx.Component:
-    """Search box, then the feed (+ older pages) or the search results."""
+    """Search box, then the feed (down to this tab's floor) or the search results."""
     return rx.vstack(
         rx.hstack(
-            rx.heading("Your images", size="5"),
+            rx.heading("Your images", size="5", as_="h2"),
             rx.spacer(),
             rx.box(
                 rx.el.label(
@@ -542,8 +621,7 @@ def gallery() -> rx.Component:
                 rx.cond(
                     UserFeed.items.length() > 0,
                     rx.vstack(
-                        _grid(UserFeed.items),
-                        rx.cond(GalleryState.older.length() > 0, _grid(GalleryState.older)),
+                        _feed_grid(),
                         rx.cond(
                             GalleryState.has_more,
                             rx.center(

@@ -115,7 +115,18 @@ def header(title: str) -> rx.Component:
     """Page title, the user's name and plan, dark mode toggle and sign out."""
     return rx.hstack(
         rx.box(logo(), display=["block", "block", "none"]),
-        rx.heading(title, size="6", display=["none", "none", "block"]),
+        # The page's one <h1>: shown beside the sidebar, read out (not shown) on phones.
+        rx.heading(
+            title,
+            as_="h1",
+            size="6",
+            position=rx.breakpoints(initial="absolute", md="static"),
+            width=rx.breakpoints(initial="1px", md="auto"),
+            height=rx.breakpoints(initial="1px", md="auto"),
+            overflow=rx.breakpoints(initial="hidden", md="visible"),
+            clip=rx.breakpoints(initial="rect(0 0 0 0)", md="auto"),
+            white_space="nowrap",
+        ),
         rx.spacer(),
         rx.hstack(
             rx.avatar(fallback=AuthState.user_initial, size="2", radius="full"),
@@ -156,18 +167,46 @@ def full_page_spinner() -> rx.Component:
     )
 
 
+def skip_link() -> rx.Component:
+    """The first stop of the Tab key: straight to the page's content."""
+    return rx.el.a(
+        "Skip to content",
+        href="#main",
+        style={
+            **styles.sr_only,
+            "&:focus": {
+                "position": "fixed",
+                "width": "auto",
+                "height": "auto",
+                "clip": "auto",
+                "top": "0.5rem",
+                "left": "0.5rem",
+                "z_index": "100",
+                "padding": "0.5rem 0.9rem",
+                "border_radius": "var(--radius-3)",
+                "background": "var(--accent-9)",
+                "color": "var(--accent-contrast)",
+            },
+        },
+    )
+
+
 def app_shell(content: rx.Component, *, title: str, active: str) -> rx.Component:
     """Sidebar + header + content, shown only to a signed-in user."""
     return rx.hstack(
+        skip_link(),
         sidebar(active),
         rx.vstack(
             header(title),
             mobile_nav(active),
-            rx.box(
+            rx.el.main(
                 content,
+                id="main",
+                tab_index=-1,
                 padding=["1rem", "1.25rem", "2rem"],
                 width="100%",
                 max_width="80rem",
+                outline="none",
             ),
             spacing="0",
             width="100%",

@@ -1,5 +1,25 @@
 """One module per route; importing this package registers every page."""
 
-from imagegen.pages import account, admin, billing, home, login, password, register
+from imagegen.pages import (
+    account,
+    admin,
+    billing,
+    home,
+    image,
+    login,
+    not_found,
+    password,
+    register,
+)
 
-__all__ = ["account", "admin", "billing", "home", "login", "password", "register"]
+__all__ = [
+    "account",
+    "admin",
+    "billing",
+    "home",
+    "image",
+    "login",
+    "not_found",
+    "password",
+    "register",
+]

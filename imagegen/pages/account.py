@@ -16,7 +16,7 @@ def _section(
 ) -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.heading(title, size="4"),
+            rx.heading(title, size="4", as_="h2"),
             rx.text(description, size="2", color_scheme="gray"),
             *children,
             spacing="3",
@@ -67,7 +67,6 @@ def profile_card() -> rx.Component:
                 "name",
                 autocomplete="name",
                 default_value=AuthState.user_name,
-                key=AuthState.user_name,
                 required=True,
                 max_length=100,
             ),
@@ -111,7 +110,7 @@ def password_card() -> rx.Component:
                         flex="1",
                         min_width="12rem",
                     ),
-                    gap="3",
+                    spacing="3",
                     wrap="wrap",
                     width="100%",
                 ),
@@ -234,13 +233,39 @@ def _key_row(key: rx.Var) -> rx.Component:
             rx.cond(
                 key["revoked"] != "",
                 rx.badge(key["revoked"], color_scheme="gray"),
-                rx.button(
-                    "Revoke",
-                    size="1",
-                    variant="soft",
-                    color_scheme="red",
-                    on_click=AccountState.revoke_api_key(key["id"]),
-                    aria_label="Revoke key " + key["name"].to(str),
+                rx.alert_dialog.root(
+                    rx.alert_dialog.trigger(
+                        rx.button(
+                            "Revoke",
+                            size="1",
+                            variant="soft",
+                            color_scheme="red",
+                            aria_label="Revoke key " + key["name"].to(str),
+                        )
+                    ),
+                    rx.alert_dialog.content(
+                        rx.alert_dialog.title("Revoke “", key["name"], "”?"),
+                        rx.alert_dialog.description(
+                            "Scripts using this key stop working at once. This cannot be undone.",
+                            size="2",
+                        ),
+                        rx.flex(
+                            rx.alert_dialog.cancel(
+                                rx.button("Keep", variant="soft", color_scheme="gray")
+                            ),
+                            rx.alert_dialog.action(
+                                rx.button(
+                                    "Revoke",
+                                    color_scheme="red",
+                                    on_click=AccountState.revoke_api_key(key["id"]),
+                                )
+                            ),
+                            spacing="3",
+                            justify="end",
+                            margin_top="1rem",
+                        ),
+                        max_width="24rem",
+                    ),
                 ),
             ),
             text_align="right",

@@ -17,7 +17,7 @@ def _stat(label: str, value: rx.Var) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.text(label, size="2", color_scheme="gray"),
-            rx.heading(value, size="6"),
+            rx.heading(value, size="6", as_="p"),
             spacing="1",
         ),
         flex="1",
@@ -29,7 +29,7 @@ def _chart(title: str, chart: Callable[..., rx.Component], *series: rx.Component
     """A titled card with a day-by-day chart (days along x, whole numbers up y)."""
     return rx.card(
         rx.vstack(
-            rx.heading(title, size="3"),
+            rx.heading(title, size="3", as_="h2"),
             chart(
                 *series,
                 rx.recharts.x_axis(data_key="day", font_size=11),
@@ -65,7 +65,7 @@ def _charts() -> rx.Component:
             data=AdminState.paid,
         ),
         columns=rx.breakpoints(initial="1", lg="2"),
-        gap="3",
+        spacing="3",
         width="100%",
     )
 
@@ -168,7 +168,7 @@ def _users() -> rx.Component:
                     rx.table.row(
                         rx.table.column_header_cell("User"),
                         rx.table.column_header_cell("Plan"),
-                        rx.table.column_header_cell("Credits used", text_align="right"),
+                        rx.table.column_header_cell("Credits this window", text_align="right"),
                         rx.table.column_header_cell("Images", text_align="right"),
                         rx.table.column_header_cell("Last seen"),
                         rx.table.column_header_cell(""),
@@ -203,14 +203,39 @@ def _simple_table(headers: list[str], rows: rx.Var, keys: list[str]) -> rx.Compo
     )
 
 
+def _configuration() -> rx.Component:
+    """Settings this server runs without (users see plain words; admins see the names)."""
+    return rx.cond(
+        AdminState.config_notes.length() > 0,
+        rx.callout.root(
+            rx.callout.icon(rx.icon("settings-2")),
+            rx.vstack(
+                rx.callout.text(rx.text.strong("Configuration")),
+                rx.foreach(
+                    AdminState.config_notes,
+                    lambda note: rx.callout.text(
+                        rx.code(note["setting"], variant="ghost"), " ", note["effect"], size="2"
+                    ),
+                ),
+                spacing="1",
+            ),
+            color_scheme="gray",
+            variant="surface",
+            width="100%",
+            data_testid="configuration",
+        ),
+    )
+
+
 def _console() -> rx.Component:
     return rx.vstack(
+        _configuration(),
         rx.flex(
             _stat("Free", AdminState.plans["free_user"].to(str)),
             _stat("Pro", AdminState.plans["pro_user"].to(str)),
             _stat("Gold", AdminState.plans["gold_user"].to(str)),
             _stat("Active API keys", AdminState.plans["api_keys"].to(str)),
-            gap="3",
+            spacing="3",
             wrap="wrap",
             width="100%",
         ),
@@ -282,7 +307,7 @@ def admin() -> rx.Component:
             AdminState.checked,
             rx.center(
                 rx.vstack(
-                    rx.heading("Not found", size="5"),
+                    rx.heading("Not found", size="5", as_="h2"),
                     rx.text("There is no page here.", color_scheme="gray"),
                     align="center",
                 ),

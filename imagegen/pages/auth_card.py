@@ -23,7 +23,7 @@ def auth_card(title: str, subtitle: str, *children: rx.Component) -> rx.Componen
                 rx.vstack(
                     logo(),
                     rx.vstack(
-                        rx.heading(title, size="6"),
+                        rx.heading(title, size="6", as_="h1"),
                         rx.text(subtitle, color_scheme="gray", size="2"),
                         spacing="1",
                     ),

@@ -22,7 +22,7 @@ def _plan_card(
     return rx.card(
         rx.vstack(
             rx.hstack(
-                rx.heading(name, size="5"),
+                rx.heading(name, size="5", as_="h2"),
                 rx.spacer(),
                 rx.cond(current, rx.badge("Current plan", color_scheme="green", variant="soft")),
                 width="100%",
@@ -88,7 +88,7 @@ def billing() -> rx.Component:
         rx.cond(
             ~BillingState.billing_enabled,
             rx.callout(
-                "Billing is not configured on this server (POLAR_ACCESS_TOKEN is not set). Plans are shown for reference.",
+                "Paid plans cannot be bought here yet. The plans are shown so you can compare them.",
                 icon="info",
                 color_scheme="gray",
                 width="100%",
@@ -108,7 +108,7 @@ def billing() -> rx.Component:
             rx.vstack(
                 rx.text("Current plan", size="2", color_scheme="gray"),
                 rx.hstack(
-                    rx.heading(UserFeed.plan_label, size="6"),
+                    rx.heading(UserFeed.plan_label, size="6", as_="p"),
                     rx.cond(
                         BillingState.renewal != "",
                         rx.text(BillingState.renewal, color_scheme="gray", size="2"),
@@ -117,12 +117,26 @@ def billing() -> rx.Component:
                     spacing="3",
                 ),
                 rx.text(
-                    UserFeed.credits_left.to_string(),
-                    " of ",
-                    UserFeed.credits_limit.to_string(),
-                    " credits left",
+                    rx.cond(
+                        UserFeed.credits_extra > 0,
+                        rx.text.span(
+                            UserFeed.credits_left.to_string(),
+                            " credits left: your plan's ",
+                            UserFeed.credits_limit.to_string(),
+                            " plus ",
+                            UserFeed.credits_extra.to_string(),
+                            " extra",
+                        ),
+                        rx.text.span(
+                            UserFeed.credits_left.to_string(),
+                            " of ",
+                            UserFeed.credits_limit.to_string(),
+                            " credits left",
+                        ),
+                    ),
                     size="2",
                     color_scheme="gray",
+                    id="billing-credits",
                 ),
                 spacing="1",
             ),

@@ -28,7 +28,7 @@ def verify_banner() -> rx.Component:
                     on_click=VerifyBannerState.resend,
                     disabled=VerifyBannerState.resent,
                 ),
-                gap="3",
+                spacing="3",
                 align="center",
                 justify="between",
                 wrap="wrap",
@@ -40,9 +40,8 @@ def verify_banner() -> rx.Component:
     )
 
 
-@private_page(route=routes.HOME, title="Generate", on_load=GalleryState.load)
-def home() -> rx.Component:
-    """The signed-in home page."""
+def home_content() -> rx.Component:
+    """The form and the gallery (also under an image's view)."""
     return rx.vstack(
         verify_banner(),
         prompt_form(),
@@ -51,3 +50,9 @@ def home() -> rx.Component:
         spacing="5",
         width="100%",
     )
+
+
+@private_page(route=routes.HOME, title="Generate", on_load=GalleryState.load)
+def home() -> rx.Component:
+    """The signed-in home page."""
+    return home_content()

@@ -21,7 +21,7 @@ def login() -> rx.Component:
         post_form(
             routes.API_LOGIN,
             "Sign in",
-            email_field(AuthFormState.email),
+            email_field(),
             field(
                 "Password",
                 "password",
@@ -31,7 +31,7 @@ def login() -> rx.Component:
             ),
             rx.link(
                 "Forgot password?",
-                href=routes.FORGOT_PASSWORD,
+                href=AuthFormState.forgot_href,
                 size="2",
                 align="right",
                 width="100%",

@@ -32,9 +32,7 @@ def forgot_password() -> rx.Component:
                 role="status",
                 width="100%",
             ),
-            post_form(
-                routes.API_FORGOT_PASSWORD, "Send reset link", email_field(AuthFormState.email)
-            ),
+            post_form(routes.API_FORGOT_PASSWORD, "Send reset link", email_field()),
         ),
         footer_link("", "Back to sign in", routes.LOGIN),
     )

@@ -29,8 +29,11 @@ class ImageGenerator(Protocol):
 
     name: str
 
-    def generate(self, *, prompt: str, size: str, quality: str, timeout: float) -> GeneratedImage:
-        """Make one image.
+    def generate(
+        self, *, prompt: str, size: str, quality: str, timeout: float, seed: str = ""
+    ) -> GeneratedImage:
+        """Make one image; `seed` tells the images of one batch apart (a model that draws
+        each call afresh may ignore it).
 
         Raises:
             ProviderUnavailable: transient (retry later).
@@ -75,7 +78,15 @@ class OpenAIImageGenerator:
         self.model = model
         self.client = openai.OpenAI(api_key=api_key, base_url=base_url or None, max_retries=0)
 
-    def generate(self, *, prompt: str, size: str, quality: str, timeout: float) -> GeneratedImage:
+    def generate(
+        self,
+        *,
+        prompt: str,
+        size: str,
+        quality: str,
+        timeout: float,
+        seed: str = "",  # noqa: ARG002  (each call is a fresh draw already)
+    ) -> GeneratedImage:
         """Ask the model for one image as base64 JSON."""
         extra: dict[str, str] = {}
         if not self.model.startswith("gpt-image"):
@@ -116,7 +127,9 @@ class OpenAIImageGenerator:
 
 
 class OfflineImageGenerator:
-    """Draws a deterministic picture from the prompt with Pillow: same prompt, same bytes."""
+    """Draws a deterministic picture from the prompt and seed with Pillow: same prompt and
+    seed, same bytes; each image of a batch has its own seed, so its own picture.
+    """
 
     name = "offline"
 
@@ -124,12 +137,14 @@ class OfflineImageGenerator:
         """`delay` seconds are waited before returning, so progress states can be seen."""
         self.delay = delay
 
-    def generate(self, *, prompt: str, size: str, quality: str, timeout: float) -> GeneratedImage:
+    def generate(
+        self, *, prompt: str, size: str, quality: str, timeout: float, seed: str = ""
+    ) -> GeneratedImage:
         """Render the picture."""
         if self.delay:
             time.sleep(min(self.delay, timeout))
         width, height = _dimensions(size)
-        digest = hashlib.sha256(f"{prompt}\x1f{quality}".encode()).digest()
+        digest = hashlib.sha256(f"{prompt}\x1f{quality}\x1f{seed}".encode()).digest()
         # Render small, then scale up (bilinear: the cheapest that stays smooth after the blur).
         small_w, small_h = max(64, width // 8), max(64, height // 8)
         top = tuple(digest[0:3])

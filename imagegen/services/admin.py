@@ -343,3 +343,39 @@ def plan_counts(*, session: Session, actor: User) -> dict[str, int]:
         select(func.count()).select_from(ApiKey).where(col(ApiKey.revoked_at).is_(None))
     ).scalar()
     return {**{plan: int(counts.get(plan, 0)) for plan in PLANS}, "api_keys": int(keys or 0)}
+
+
+def configuration_notes(settings: Settings) -> list[dict[str, str]]:
+    """What this server runs without, for the admin console (users only see plain words):
+    the setting to change and what users notice meanwhile.
+    """
+    notes = []
+    if not settings.openai_enabled:
+        notes.append(
+            {
+                "setting": "OPENAI_API_KEY",
+                "effect": "Not set: images are drawn by the offline generator, not a model.",
+            }
+        )
+    if not settings.polar_access_token:
+        notes.append(
+            {
+                "setting": "POLAR_ACCESS_TOKEN",
+                "effect": "Not set: paid plans cannot be bought (Billing shows them only).",
+            }
+        )
+    if not settings.smtp_host:
+        notes.append(
+            {
+                "setting": "SMTP_HOST",
+                "effect": "Not set: emails are written to the outbox folder, not sent.",
+            }
+        )
+    if not settings.imagekit_enabled:
+        notes.append(
+            {
+                "setting": "IMAGEKIT_PRIVATE_KEY",
+                "effect": "Not set: images are stored on this server's disk.",
+            }
+        )
+    return notes

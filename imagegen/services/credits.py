@@ -35,8 +35,15 @@ class Balance:
 
     @property
     def remaining(self) -> int:
-        """Credits left now."""
+        """Credits left now (more than the plan's limit while extra credits are unspent)."""
         return max(0, self.limit - self.used)
+
+    @property
+    def extra(self) -> int:
+        """Granted credits beyond the plan's allowance still left (grants push `used` below
+        zero).
+        """
+        return max(0, -self.used)
 
 
 def usage_key(user_id: uuid.UUID) -> str:

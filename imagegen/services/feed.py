@@ -15,6 +15,8 @@ class FeedSnapshot:
     """The first page of images, the credit balance and the plan."""
 
     images: list[Image]
+    # Older images exist past the first page.
+    more: bool
     balance: credits.Balance
     plan: str
     # The secret naming the user's live feed (server side only).
@@ -30,8 +32,14 @@ def snapshot(
     user = session.get(User, user_id)
     if user is None:
         return None
+    page = (
+        generation.list_images(session=session, user_id=user_id, limit=generation.PAGE_SIZE + 1)
+        if images
+        else []
+    )
     return FeedSnapshot(
-        images=generation.list_images(session=session, user_id=user_id) if images else [],
+        images=page[: generation.PAGE_SIZE],
+        more=len(page) > generation.PAGE_SIZE,
         balance=credits.get_balance(
             session=session,
             user_id=user_id,

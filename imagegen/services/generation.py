@@ -404,6 +404,26 @@ def list_images(
     return list(session.exec(stmt.limit(limit)))
 
 
+def neighbours(*, session: Session, image: Image) -> tuple[Image | None, Image | None]:
+    """The images either side of `image` in its owner's gallery order (newest first): the
+    newer one (previous) and the older one (next); None at either end.
+    """
+    shown = select(Image).where(Image.user_id == image.user_id, col(Image.dismissed).is_(False))
+    at, key = image.created_at, image.id
+    newer = session.exec(
+        shown.where(
+            or_(
+                col(Image.created_at) > at,
+                and_(col(Image.created_at) == at, col(Image.id) > key),
+            )
+        )
+        .order_by(col(Image.created_at).asc(), col(Image.id).asc())
+        .limit(1)
+    ).first()
+    older = list_images(session=session, user_id=image.user_id, limit=1, before=(at, key))
+    return newer, older[0] if older else None
+
+
 def delete_image(
     *,
     session: Session,

@@ -75,7 +75,11 @@ def run_generation(
     key = storage_key(user_id, image_id)
     try:
         made = generator.generate(
-            prompt=request.model_prompt, size=request.size, quality=request.quality, timeout=timeout
+            prompt=request.model_prompt,
+            size=request.size,
+            quality=request.quality,
+            timeout=timeout,
+            seed=str(image_id),  # each image of a batch its own picture
         )
         stored = storage.put(key=key, data=made.data, content_type=made.content_type)
     except TRANSIENT as exc:

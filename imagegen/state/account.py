@@ -4,6 +4,7 @@ deletion.
 
 import asyncio
 import uuid
+from urllib.parse import urlencode
 
 import reflex as rx
 
@@ -13,7 +14,8 @@ from imagegen.errors import ImagegenError
 from imagegen.models import User
 from imagegen.providers.compose import get_storage
 from imagegen.providers.oauth import configured_providers
-from imagegen.services import accounts, api_keys, credits
+from imagegen.redis_client import get_redis
+from imagegen.services import accounts, api_keys, credits, flash
 from imagegen.settings import get_settings
 from imagegen.state.auth import AuthState
 
@@ -292,4 +294,9 @@ class AccountState(AuthState):
         except ImagegenError as exc:
             self.delete_error = str(exc)
             return None
-        return redirect or rx.redirect(routes.LOGIN)
+        if redirect:
+            return redirect
+        flash_id = await asyncio.to_thread(
+            flash.put, get_redis(), "Your account and all its images were deleted.", kind="info"
+        )
+        return rx.redirect(f"{routes.LOGIN}?{urlencode({'flash': flash_id})}")

@@ -17,6 +17,7 @@ from imagegen.models import PLAN_LABELS, User
 from imagegen.services import admin
 from imagegen.settings import get_settings
 from imagegen.state.auth import AuthState
+from imagegen.state.cards import credits_used_text
 
 
 def _when(value: Any) -> str:
@@ -36,7 +37,7 @@ def _snapshot(actor_id: str, search: str) -> dict[str, Any]:
                     "plan": u.plan,
                     "role": u.role,
                     "disabled": "1" if u.disabled else "",
-                    "credits_used": str(u.credits_used),
+                    "credits_used": credits_used_text(u.credits_used),
                     "images": str(u.images),
                     "last_seen": _when(u.last_seen),
                 }
@@ -103,6 +104,8 @@ class AdminState(AuthState):
     signups: list[dict[str, Any]] = []
     paid: list[dict[str, Any]] = []
     plans: dict[str, int] = {}
+    # Settings this server runs without and what that means (filled for admins only).
+    config_notes: list[dict[str, str]] = []
 
     async def _reload(self) -> bool:
         if not await self._refresh_user():
@@ -115,6 +118,7 @@ class AdminState(AuthState):
         self.users, self.jobs, self.failures = data["users"], data["jobs"], data["failures"]
         self.webhooks, self.audit = data["webhooks"], data["audit"]
         self.signups, self.paid, self.plans = data["signups"], data["paid"], data["plans"]
+        self.config_notes = admin.configuration_notes(get_settings())
         self.allowed, self.checked = True, True
         return True
 

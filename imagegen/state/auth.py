@@ -3,6 +3,7 @@
 import asyncio
 import uuid
 from http.cookies import CookieError, SimpleCookie
+from urllib.parse import urlencode
 
 import reflex as rx
 
@@ -148,6 +149,11 @@ class VerifyBannerState(AuthState):
         return rx.toast.success(f"We sent a new link to {self.user_email}.")
 
 
+FOCUS_PASSWORD_IF_IDLE = rx.call_script(
+    "if (document.activeElement === document.body) document.getElementById('password')?.focus()"
+)
+
+
 class AuthFormState(rx.State):
     """One-time messages and kept fields of the public auth forms (login, register, password
     reset) after a post.
@@ -157,13 +163,27 @@ class AuthFormState(rx.State):
     error: str = ""
     # A good-news message (e.g. "Your password was changed").
     notice: str = ""
-    # Fields echoed back so nothing typed is lost (never the password).
-    name: str = ""
+    # The email a failed post sent back (the inputs read `?email=` themselves; this only
+    # carries it on to "Forgot password?").
     email: str = ""
     # The reset token from the emailed link (the reset form posts it back).
     token: str = ""
     # The reset request was sent (the page answers the same for any email).
     sent: bool = False
+
+    @rx.var
+    def forgot_href(self) -> str:
+        """The "Forgot password?" link, carrying the address of a failed sign-in."""
+        if not self.email:
+            return routes.FORGOT_PASSWORD
+        return f"{routes.FORGOT_PASSWORD}?{urlencode({'email': self.email})}"
+
+    @rx.var
+    def login_href(self) -> str:
+        """The sign-in page, carrying the address just tried."""
+        if not self.email:
+            return routes.LOGIN
+        return f"{routes.LOGIN}?{urlencode({'email': self.email})}"
 
     @rx.event
     async def load(self):
@@ -173,6 +193,14 @@ class AuthFormState(rx.State):
         kind, message = popped or ("", "")
         self.error = message if kind == "error" else ""
         self.notice = message if kind == "info" else ""
-        self.name, self.email = params.get("name", "")[:100], params.get("email", "")[:320]
+        self.email = params.get("email", "")[:320]
         self.token, self.sent = params.get("token", "")[:100], params.get("sent") == "1"
+        if (
+            self.error
+            and self.email
+            and routes.normalize_path(self.router.url.path) == routes.LOGIN
+        ):
+            # A failed sign-in: the address is kept, so the password is what to type next
+            # (unless the person already moved somewhere).
+            return [FOCUS_PASSWORD_IF_IDLE, AuthState.redirect_if_signed_in]
         return AuthState.redirect_if_signed_in

@@ -2,6 +2,7 @@
 
 import logging
 import uuid
+from datetime import UTC, datetime
 
 import redis
 
@@ -17,6 +18,8 @@ from imagegen.settings import get_settings
 log = logging.getLogger(__name__)
 
 THUMB_WIDTH = 512
+# How many images "Variations" makes.
+VARIATIONS = 4
 STATUS_LABELS = {
     "queued": "Queued",
     "generating": "Generating…",
@@ -57,6 +60,21 @@ def queue_labels(user_id: uuid.UUID | str, *, fresh: bool = False) -> dict[str, 
 NO_SPOT = {"queue_position": "", "queue_eta": ""}
 
 
+def sort_key(created_at: datetime, image_id: uuid.UUID | str) -> str:
+    """The gallery's order as one string (newest sorts last): UTC time to the microsecond,
+    then the id, as the keyset pagination orders them; strings compare in the browser too.
+    """
+    if created_at.tzinfo is not None:
+        created_at = created_at.astimezone(UTC)
+    return f"{created_at:%Y%m%d%H%M%S%f}-{image_id}"
+
+
+def parse_sort_key(key: str) -> tuple[datetime, uuid.UUID]:
+    """The (created_at, id) cursor a `sort_key` stands for."""
+    stamp, _, image_id = key.partition("-")
+    return datetime.strptime(stamp, "%Y%m%d%H%M%S%f").replace(tzinfo=UTC), uuid.UUID(image_id)
+
+
 def card(image: Image) -> dict[str, str]:
     """What one gallery card shows."""
     url = urls.backend(image.image_url or "")
@@ -79,6 +97,7 @@ def card(image: Image) -> dict[str, str]:
         "error": image.error or "",
         "created": f"{image.created_at:%b %-d, %Y %H:%M}",
         "created_iso": image.created_at.isoformat(),
+        "key": sort_key(image.created_at, image.id),
         "aspect": image.size.replace("x", " / "),
         # Height as a share of the width, for placeholders that keep the final shape.
         "pad": f"{100 * _ratio(image.size):.2f}%",
@@ -86,6 +105,9 @@ def card(image: Image) -> dict[str, str]:
         "share_url": share_url(image.share_token) if image.share_token else "",
         # While queued: "3rd in line" and "ready in about 40 s" ("" otherwise, or unknown).
         **spot,
+        # What Remake (1 image) and Variations (VARIATIONS images) cost.
+        "cost": str(get_settings().image_cost(image.quality)),
+        "variations_cost": str(get_settings().image_cost(image.quality) * VARIATIONS),
     }
 
 
@@ -94,7 +116,20 @@ def share_url(token: str) -> str:
     return urls.absolute_backend(share_path(token))
 
 
+def credits_used_text(points: int) -> str:
+    """The admin's view of a user's window: credits used, or the extra credits left when
+    grants exceed what was used (never a negative "used").
+    """
+    return f"{points} used" if points >= 0 else f"{-points} extra left"
+
+
 def credits_text(balance: Balance) -> dict[str, str | int]:
     """Credits left and when the window resets, for the header of the form."""
     resets = f"{balance.resets_at:%b %-d, %H:%M} UTC" if balance.resets_at else ""
-    return {"left": balance.remaining, "limit": balance.limit, "resets": resets}
+    return {
+        "left": balance.remaining,
+        "limit": balance.limit,
+        "extra": balance.extra,
+        "resets": resets,
+        "resets_iso": balance.resets_at.isoformat() if balance.resets_at else "",
+    }

@@ -11,8 +11,6 @@ from imagegen.services import feed
 from imagegen.settings import get_settings
 from imagegen.state.cards import card, credits_text
 
-FEED_LIMIT = 48  # newest cards kept in the shared feed; older ones load per tab
-
 
 def feed_token(feed_key: str) -> str:
     """The shared-state token every tab of a user links to: named by the user's secret
@@ -27,14 +25,23 @@ class UserFeed(rx.SharedState):
     """Newest images, credits and plan of one user. Linked to the user's secret
     `feed_token`, so a change made by any tab, a worker or a webhook shows in every open tab
     of that user and nowhere else.
+
+    `items` is one unbroken run of the user's images from the newest down: the first page,
+    every image made since, and the older pages any tab loaded. It never drops a card except
+    one deleted or dismissed; each tab shows the part down to its own `floor`
+    (`GalleryState`), so a card can never fall between the shared feed and a tab's pages.
     """
 
-    # Gallery cards, newest first.
+    # Gallery cards, newest first (by their `key`).
     items: list[dict[str, str]] = []
     # Credits left in this window, the window's allowance, and when it resets.
     credits_left: int = 0
     credits_limit: int = 0
+    # Extra (granted) credits among those left, beyond the plan's allowance.
+    credits_extra: int = 0
     credits_resets: str = ""
+    # The same instant as ISO 8601, shown in the browser's own time zone.
+    credits_resets_iso: str = ""
     # free_user / pro_user / gold_user.
     plan: str = ""
     # True once the first snapshot arrived (drives skeletons).
@@ -51,13 +58,27 @@ class UserFeed(rx.SharedState):
         return any(c["status"] in ("queued", "generating") for c in self.items)
 
     def _apply_snapshot(self, snap: feed.FeedSnapshot) -> None:
-        self.items = [card(image) for image in snap.images]
+        self._replace_range([card(image) for image in snap.images], upper=None, more=snap.more)
         self._apply_balance(snap)
         self.loaded = True
+
+    def _replace_range(self, cards: list[dict[str, str]], *, upper: str | None, more: bool) -> None:
+        """Put a page read from the database in place: it is the truth from its last card up
+        to `upper` (None: the newest; more=False: down to the oldest). Cards outside that
+        range stay, as another tab may be showing them: a reload or "Load more" in one tab
+        takes nothing from another.
+        """
+        lower = cards[-1]["key"] if more and cards else ""
+        kept = [
+            c for c in self.items if not (lower <= c["key"] and (upper is None or c["key"] < upper))
+        ]
+        self.items = sorted([*cards, *kept], key=lambda c: c["key"], reverse=True)
 
     def _apply_balance(self, snap: feed.FeedSnapshot) -> None:
         text = credits_text(snap.balance)
         self.credits_left, self.credits_limit = int(text["left"]), int(text["limit"])
+        self.credits_extra = int(text["extra"])
+        self.credits_resets_iso = str(text["resets_iso"])
         self.credits_resets, self.plan = str(text["resets"]), snap.plan
 
     def _upsert(self, new: dict[str, str], *, only_if_absent: bool = False) -> None:
@@ -66,9 +87,7 @@ class UserFeed(rx.SharedState):
                 if not only_if_absent:
                     self.items[index] = new
                 return
-        self.items = sorted([new, *self.items], key=lambda c: c["created_iso"], reverse=True)[
-            :FEED_LIMIT
-        ]
+        self.items = sorted([new, *self.items], key=lambda c: c["key"], reverse=True)
 
     def _remove(self, image_id: str) -> None:
         self.items = [c for c in self.items if c["id"] != image_id]

@@ -2,7 +2,6 @@
 
 import asyncio
 import uuid
-from datetime import datetime
 from typing import Any
 
 import reflex as rx
@@ -16,7 +15,7 @@ from imagegen.redis_client import get_redis
 from imagegen.services import auth, feed, generation, intake
 from imagegen.settings import get_settings
 from imagegen.state.auth import AuthState
-from imagegen.state.cards import card
+from imagegen.state.cards import card, parse_sort_key
 from imagegen.state.feed import UserFeed, load_snapshot
 
 # What a tab keeps of a prompt: past the limit, so the counter and the error can say by how
@@ -36,6 +35,15 @@ def _image_id(value: object) -> str:
         return ""
 
 
+# Scrolls a new card into view on narrow screens only (on a desktop the form stays put and
+# the card shows beside it); waits a frame so the card has rendered.
+REVEAL_ON_PHONES = (
+    "setTimeout(() => { if (window.matchMedia('(max-width: 767px)').matches) {"
+    " document.getElementById('%s')?.scrollIntoView({behavior: 'smooth', block: 'center'}); }"
+    " }, 150)"
+)
+
+
 class GalleryState(AuthState):
     """The prompt form, search and older pages of this tab."""
 
@@ -49,8 +57,10 @@ class GalleryState(AuthState):
     # Inline error of the form (role="alert") and the out-of-credits notice.
     form_error: str = ""
     out_of_credits: bool = False
-    # Older pages loaded with "Load more" and whether more exist.
-    older: list[dict[str, str]] = []
+    # This tab shows the shared feed's cards down to this sort key ("": all of them); "Load
+    # more" lowers it a page at a time. New images are newer, so they always show.
+    floor: str = ""
+    # Older images exist below the floor.
     has_more: bool = False
     loading_more: bool = False
     # Search: the words, and their results (replaces the feed while set).
@@ -58,6 +68,11 @@ class GalleryState(AuthState):
     results: list[dict[str, str]] = []
     # The image whose delete confirmation is open.
     pending_delete: str = ""
+    # Backend only: this tab's gallery was loaded; the next home on_load keeps it as it is
+    # (back from an image's view) and focuses the card of `_return_to`.
+    _gallery_loaded: bool = False
+    _keep_view: bool = False
+    _return_to: str = ""
 
     @rx.var
     def prompt_length(self) -> int:
@@ -76,7 +91,7 @@ class GalleryState(AuthState):
 
     @rx.var
     def offline_generator(self) -> bool:
-        """The offline generator is active (no OPENAI_API_KEY)."""
+        """The offline generator is active (no image model configured)."""
         return not get_settings().openai_enabled
 
     @rx.var
@@ -96,15 +111,33 @@ class GalleryState(AuthState):
 
     @rx.event
     async def load(self):
-        """on_load: link this tab to the user's feed and fill it from the database."""
+        """on_load: link this tab to the user's feed and fill it from the database; coming
+        back from an image's view, keep the tab as it was (pages loaded, search) and bring
+        that image's card back into view and focus.
+        """
         if not self._user_id:
             return
+        if self._keep_view and self._gallery_loaded:
+            self._keep_view = False
+            await self._refresh_credits()
+            if self._return_to:
+                target, self._return_to = f"card-link-{self._return_to}", ""
+                yield rx.call_script(
+                    f"(() => {{ const el = document.getElementById({target!r});"
+                    " if (el) { el.scrollIntoView({block: 'center'}); el.focus(); } })()"
+                )
+            return
+        await self._load_gallery()
+
+    async def _load_gallery(self) -> None:
         linked = await self._linked_feed()
         snap = await load_snapshot(self._user_id)
         if snap is not None:
             linked._apply_snapshot(snap)
-            self.has_more = len(snap.images) >= generation.PAGE_SIZE
-        self.older, self.search, self.results = [], "", []
+            self.has_more = snap.more
+            self.floor = card(snap.images[-1])["key"] if snap.more else ""
+            self._gallery_loaded = True
+        self.search, self.results = "", []
 
     @rx.event
     async def refetch(self, _tick: str = ""):
@@ -119,25 +152,30 @@ class GalleryState(AuthState):
 
     @rx.event
     async def load_more(self):
-        """Append the next page after the last card shown."""
-        shown = self.older or (await self.get_state(UserFeed)).items
-        if not shown or not self._user_id:
+        """Show the next page below this tab's floor."""
+        if not self.floor or not self._user_id:
             return
         self.loading_more = True
         yield
-        last = shown[-1]
-        cursor = (datetime.fromisoformat(last["created_iso"]), uuid.UUID(last["id"]))
+        floor = self.floor
+        cursor = parse_sort_key(floor)
 
         def page() -> list[dict[str, str]]:
             with session_scope() as db:
                 images = generation.list_images(
-                    session=db, user_id=uuid.UUID(self._user_id), before=cursor
+                    session=db,
+                    user_id=uuid.UUID(self._user_id),
+                    before=cursor,
+                    limit=generation.PAGE_SIZE + 1,
                 )
                 return [card(image) for image in images]
 
         cards = await asyncio.to_thread(page)
-        self.older = [*self.older, *cards]
-        self.has_more = len(cards) >= generation.PAGE_SIZE
+        more = len(cards) > generation.PAGE_SIZE
+        cards = cards[: generation.PAGE_SIZE]
+        (await self.get_state(UserFeed))._replace_range(cards, upper=floor, more=more)
+        self.floor = cards[-1]["key"] if more else ""
+        self.has_more = more
         self.loading_more = False
 
     @rx.event
@@ -221,17 +259,63 @@ class GalleryState(AuthState):
             return
         finally:
             self.submitting = False
+        for event in await self._show_submitted(submitted):
+            yield event
+
+    async def _show_submitted(
+        self, submitted: tuple[list[dict[str, str]], feed.FeedSnapshot] | None
+    ) -> list[Any]:
+        """Put new cards in the feed at once (every tab) and say so."""
         if submitted is None:  # signed out or revoked meanwhile
-            yield rx.redirect(routes.LOGIN)
-            return
+            return [rx.redirect(routes.LOGIN)]
         cards, snap = submitted
         shared = await self.get_state(UserFeed)
         for new in cards:
             shared._upsert(new, only_if_absent=True)
         shared._apply_balance(snap)
-        yield rx.toast.success(
-            f"{len(cards)} image{'s' if len(cards) > 1 else ''} queued", duration=2000
-        )
+        events: list[Any] = [
+            rx.toast.success(
+                f"{len(cards)} image{'s' if len(cards) > 1 else ''} queued", duration=2000
+            )
+        ]
+        if cards:  # on a phone the gallery is below the fold: bring the new card into view
+            events.append(rx.call_script(REVEAL_ON_PHONES % f"card-{cards[0]['id']}"))
+        return events
+
+    @rx.event
+    async def regenerate(self, item: dict[str, str], count: int = 1):
+        """New images with an image's prompt and settings: Remake makes one, Variations
+        several (each drawn afresh, with its own seed). They cost what the form would.
+
+        Args:
+            item: the image's card.
+            count: how many images.
+        """
+        if self.submitting or not item.get("prompt"):
+            return
+        self.submitting = True
+        yield
+        try:
+            submitted = await asyncio.to_thread(
+                _submit,
+                self._session_token(),
+                self._user_id,
+                item["prompt"],
+                item["size"],
+                item["quality"],
+                count,
+                item["style"] or "none",
+            )
+        except OutOfCredits:
+            yield rx.toast.error("Not enough credits left for this.", duration=4000)
+            return
+        except ImagegenError as exc:
+            yield rx.toast.error(str(exc), duration=4000)
+            return
+        finally:
+            self.submitting = False
+        for event in await self._show_submitted(submitted):
+            yield event
 
     async def _verified_user_id(self) -> str | None:
         """Re-check the session before changing anything (it may have been revoked)."""
@@ -328,7 +412,6 @@ class GalleryState(AuthState):
         shared = await self.get_state(UserFeed)
         if result is None:
             shared._remove(image_id)
-            self.older = [c for c in self.older if c["id"] != image_id]
             self.results = [c for c in self.results if c["id"] != image_id]
         else:
             shared._upsert(result)

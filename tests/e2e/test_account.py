@@ -169,6 +169,22 @@ def test_api_key_shown_once_works_with_the_openai_client_and_revokes(
     expect(row).not_to_contain_text("never")  # last used
 
     page.get_by_role("button", name="Revoke key my script").click()
+    confirm = page.get_by_role("alertdialog")
+    expect(confirm).to_contain_text("Scripts using this key stop working")
+    confirm.get_by_role("button", name="Keep").click()  # asked first: nothing happened yet
+    expect(row).to_contain_text("my script")
+    page.get_by_role("button", name="Revoke key my script").click()
+    page.get_by_role("alertdialog").get_by_role("button", name="Revoke").click()
     expect(page.get_by_text("No keys yet.")).to_be_visible()
     with pytest.raises(openai.AuthenticationError):
         client.images.generate(prompt="after revoking")
+
+
+def test_deleting_the_account_says_so_on_the_sign_in_page(page: Page) -> None:
+    email_address = unique_email("leaving")
+    register(page, email_address)
+    page.goto(routes.ACCOUNT)
+    page.get_by_label("Type your email to confirm").fill(email_address)
+    page.get_by_role("button", name="Delete account").click()
+    expect(page).to_have_url(re.compile(r"/login/?\?flash="))
+    expect(page.get_by_role("status")).to_have_text("Your account and all its images were deleted.")

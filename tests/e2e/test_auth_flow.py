@@ -91,6 +91,10 @@ def test_register_with_taken_email_says_so_and_keeps_fields(page: Page) -> None:
     expect(page.get_by_role("alert")).to_contain_text("already exists")
     expect(page.get_by_label("Name")).to_have_value("Someone Else")
     expect(page.get_by_label("Email")).to_have_value(email)
+    # The way out is a link that keeps the address
+    page.get_by_role("alert").get_by_role("link", name="Sign in instead.").click()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    expect(page.get_by_label("Email")).to_have_value(email)
 
 
 def test_navigation_and_pages_are_reachable(page: Page) -> None:

@@ -128,6 +128,17 @@ class TestOffline:
         c = gen.generate(prompt="a blue whale", size="1024x1024", quality="low", timeout=5).data
         assert a == b and a != c
 
+    def test_each_image_of_a_batch_differs_by_its_seed(self) -> None:
+        gen = OfflineImageGenerator()
+        batch = [
+            gen.generate(
+                prompt="a red fox", size="1024x1024", quality="low", timeout=5, seed=seed
+            ).data
+            for seed in ("image-1", "image-2", "image-3", "image-4", "image-1")
+        ]
+        assert len(set(batch[:4])) == 4
+        assert batch[4] == batch[0]
+
 
 class TestStorageContract:
     def test_put_read_back_delete(self, storage: ImageStorage, tmp_path: Path) -> None:

@@ -185,3 +185,31 @@ def test_paid_accounts_over_time_follow_plan_changes() -> None:
         assert len(days) == 30
         changes = db.exec(select(PlanChange.plan).where(PlanChange.user_id == normal)).all()
         assert sorted(changes) == ["gold_user", "pro_user"]
+
+
+def test_configuration_notes_name_the_settings_for_admins_only() -> None:
+    bare = get_settings().model_copy(
+        update={"openai_api_key": None, "polar_access_token": None, "smtp_host": None}
+    )
+    notes = {n["setting"]: n["effect"] for n in admin.configuration_notes(bare)}
+    assert {"OPENAI_API_KEY", "POLAR_ACCESS_TOKEN", "SMTP_HOST"} <= set(notes)
+    configured = bare.model_copy(
+        update={"openai_api_key": "sk-x", "polar_access_token": "polar_x", "smtp_host": "mail"}
+    )
+    assert {n["setting"] for n in admin.configuration_notes(configured)} <= {"IMAGEKIT_PRIVATE_KEY"}
+
+
+def test_user_facing_words_name_no_setting() -> None:
+    """The pages users see say what happens in plain words; only the admin console and the
+    logs name the settings."""
+    from pathlib import Path
+
+    import imagegen
+
+    root = Path(imagegen.__file__).parent
+    for page in [*root.glob("pages/*.py"), *root.glob("components/*.py")]:
+        if page.name == "admin.py":
+            continue
+        source = page.read_text()
+        for name in ("OPENAI_API_KEY", "POLAR_ACCESS_TOKEN", "SMTP_HOST", "IMAGEKIT_"):
+            assert name not in source, f"{page.name} shows {name} to users"

@@ -148,3 +148,23 @@ def test_200_concurrent_debits_at_a_balance_of_5_exactly_5_succeed(engine) -> No
 def test_usage_key_is_per_user() -> None:
     a, b = uuid.uuid4(), uuid.uuid4()
     assert credits.usage_key(a) != credits.usage_key(b)
+
+
+def test_extra_credits_are_shown_beside_the_allowance_never_as_negative_use() -> None:
+    from imagegen.services.credits import Balance
+    from imagegen.state.cards import credits_text, credits_used_text
+
+    # Free plan (10), 30 granted, 1 used: 39 left, 29 of them extra
+    granted = Balance(used=1 - 30, limit=10, resets_at=None)
+    assert (granted.remaining, granted.extra) == (39, 29)
+    assert credits_text(granted) | {"resets": "", "resets_iso": ""} == {
+        "left": 39,
+        "limit": 10,
+        "extra": 29,
+        "resets": "",
+        "resets_iso": "",
+    }
+    plain = Balance(used=3, limit=10, resets_at=None)
+    assert (plain.remaining, plain.extra) == (7, 0)
+    assert credits_used_text(-50) == "50 extra left"
+    assert credits_used_text(3) == "3 used"

@@ -13,6 +13,7 @@ from imagegen.errors import ImageNotFound, InvalidInput, OutOfCredits, TooManyIn
 from imagegen.models import CreditLedger, Image, User
 from imagegen.services import credits, generation
 from imagegen.settings import get_settings
+from imagegen.state.cards import parse_sort_key, sort_key
 from tests.fixtures.users import create_user
 
 
@@ -280,6 +281,35 @@ class TestGallery:
             generation.dismiss_image(session=db, user_id=user.id, image_id=ok.id)
         generation.dismiss_image(session=db, user_id=user.id, image_id=bad.id)
         assert [i.id for i in generation.list_images(session=db, user_id=user.id)] == [ok.id]
+
+    def test_neighbours_follow_the_gallery_order_and_skip_dismissed(
+        self, db: Session, user: User
+    ) -> None:
+        user.plan = "pro_user"
+        images = submit(db, user, count=4)
+        for image in images[1:]:  # the same instant for three: the id breaks the tie
+            image.created_at = images[1].created_at
+        db.flush()
+        generation.fail_generation(session=db, image_id=images[0].id, reason="nope")
+        generation.dismiss_image(session=db, user_id=user.id, image_id=images[0].id)
+        db.flush()
+        gallery = generation.list_images(session=db, user_id=user.id)
+        assert len(gallery) == 3
+        walked = [generation.neighbours(session=db, image=image) for image in gallery]
+        assert [newer.id if newer else None for newer, _ in walked] == [
+            None,
+            gallery[0].id,
+            gallery[1].id,
+        ]
+        assert [older.id if older else None for _, older in walked] == [
+            gallery[1].id,
+            gallery[2].id,
+            None,
+        ]
+        # The browser sorts and pages by the same order, as one string
+        keys = [sort_key(i.created_at, i.id) for i in gallery]
+        assert keys == sorted(keys, reverse=True)
+        assert parse_sort_key(keys[1]) == (gallery[1].created_at, gallery[1].id)
 
 
 class TestOwnerChecks:

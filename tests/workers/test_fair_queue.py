@@ -31,9 +31,11 @@ class RecordingGenerator(OfflineImageGenerator):
         super().__init__(delay=delay)
         self.calls: list[tuple[float, str]] = []
 
-    def generate(self, *, prompt: str, size: str, quality: str, timeout: float):  # type: ignore[override]
+    def generate(self, *, prompt: str, size: str, quality: str, timeout: float, seed: str = ""):  # type: ignore[override]
         self.calls.append((time.monotonic(), prompt))
-        return super().generate(prompt=prompt, size=size, quality=quality, timeout=timeout)
+        return super().generate(
+            prompt=prompt, size=size, quality=quality, timeout=timeout, seed=seed
+        )
 
 
 @pytest.fixture
