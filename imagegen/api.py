@@ -5,12 +5,17 @@ HttpOnly cookie that JavaScript never sees; these routes are the only place it i
 """
 
 import asyncio
+import base64
+import contextlib
 import functools
 import json
 import logging
+import secrets
+import threading
 import uuid
 import weakref
-from datetime import datetime
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -650,6 +655,44 @@ def _local_storage() -> "LocalImageStorage | None":
 MAX_WEBHOOK_BYTES = 1024 * 1024
 
 
+# Set while start-up work runs in the background; /api/ready answers 503 until it is done.
+_WARMING = threading.Event()
+
+
+def begin_warm_up() -> Callable[[], None]:
+    """Mark this process as warming up (not ready) and return the work to run in a thread:
+    building polar-sdk's webhook validator takes 2 to 10 s of CPU on the first event, which
+    no webhook request (Polar times out) nor the event loop should wait for.
+    """
+    _WARMING.set()
+
+    def warm() -> None:
+        try:
+            _build_webhook_validator()
+        finally:
+            _WARMING.clear()
+
+    return warm
+
+
+def _build_webhook_validator() -> None:
+    from polar.v2026_10.webhooks import PolarWebhookError, validate_event
+    from standardwebhooks import Webhook
+
+    secret = secrets.token_urlsafe(24)
+    body = json.dumps({"type": "order.paid", "timestamp": "2026-01-01T00:00:00Z", "data": {}})
+    now = datetime.now(UTC)
+    headers = {
+        "webhook-id": "msg_warm_up",
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": Webhook(base64.b64encode(secret.encode()).decode()).sign(
+            "msg_warm_up", now, body
+        ),
+    }
+    with contextlib.suppress(PolarWebhookError):  # the empty order is refused, as intended
+        validate_event(body.encode(), headers, secret)
+
+
 async def polar_webhook(request: Request) -> Response:
     """POST /api/webhooks/polar: verify (Standard Webhooks via polar-sdk), then apply once.
 
@@ -668,7 +711,10 @@ async def polar_webhook(request: Request) -> Response:
     if not settings.polar_webhook_secret:
         return JSONResponse({"error": "webhooks are not configured"}, status_code=403)
     try:
-        payload = validate_event(body, dict(request.headers), settings.polar_webhook_secret)
+        # Parsing into the SDK's models is CPU work: off the event loop.
+        payload = await anyio.to_thread.run_sync(
+            validate_event, body, dict(request.headers), settings.polar_webhook_secret
+        )
     except PolarWebhookVerificationError:
         return JSONResponse({"error": "invalid signature"}, status_code=403)
     except PolarWebhookUnknownTypeError as exc:
@@ -702,8 +748,8 @@ def _migration_head() -> str | None:
 
 
 async def readiness(_: Request) -> JSONResponse:
-    """GET /api/ready: 200 only when the engines answer and the schema is at the code's head
-    (a load balancer keeps traffic away during a deploy's migration).
+    """GET /api/ready: 200 only when the engines answer, the schema is at the code's head
+    (a load balancer keeps traffic away during a deploy's migration) and start-up work is done.
     """
 
     def check() -> dict[str, str]:
@@ -718,6 +764,8 @@ async def readiness(_: Request) -> JSONResponse:
 
     body = await anyio.to_thread.run_sync(check)
     ready = body["database"] == "ok" and body["redis"] == "ok" and body["schema"] == "current"
+    if _WARMING.is_set():  # start-up work still running: serve, but not yet at full speed
+        body["startup"], ready = "warming up", False
     return JSONResponse({"ready": ready, **body}, status_code=200 if ready else 503)
 
 

@@ -2,11 +2,12 @@
 
 import logging
 
+import anyio
 import reflex as rx
 
 import imagegen.pages  # noqa: F401  (records every page)
 from imagegen import logs
-from imagegen.api import build_api
+from imagegen.api import begin_warm_up, build_api
 from imagegen.middleware import (
     admin_gate,
     frontend_redirects,
@@ -34,5 +35,18 @@ app = rx.App(
         request_context,
     ]
 )
+
+
+_warm = begin_warm_up()
+
+
+async def warm_up() -> None:
+    """Slow first-use work, done in a thread while the app starts rather than in a request
+    (/api/ready says "warming up" meanwhile).
+    """
+    await anyio.to_thread.run_sync(_warm)
+
+
 app.register_lifespan_task(relay)
+app.register_lifespan_task(warm_up)
 register_pages(app)

@@ -221,3 +221,14 @@ def test_under_https_the_session_cookie_is_secure_httponly_and_samesite(
     assert response.status_code == 303 and response.headers["location"] == routes.HOME
     attributes = {part.strip().lower() for part in response.headers["set-cookie"].split(";")}
     assert {"secure", "httponly", "samesite=lax", "path=/"} <= attributes
+
+
+def test_not_ready_while_start_up_work_runs(client: TestClient) -> None:
+    from imagegen import api
+
+    warm = api.begin_warm_up()  # what the app does at import, before its lifespan runs it
+    response = client.get("/api/ready")
+    assert response.status_code == 503
+    assert response.json()["startup"] == "warming up"
+    warm()  # builds polar-sdk's webhook validator, then the process is ready
+    assert client.get("/api/ready").status_code == 200

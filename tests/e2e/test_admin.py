@@ -40,10 +40,12 @@ def test_admin_console(page: Page, browser: Browser, live_server: str) -> None:
     # Change the plan, grant credits, disable.
     row.get_by_label(f"Plan of {member_email}").click()
     page.get_by_role("option", name="Gold").click()
+    page.mouse.move(0, 0)
     expect(page.get_by_text("Plan set to Gold.")).to_be_visible()
     expect(page.get_by_text("Plan set to Gold.")).to_be_hidden(timeout=10_000)  # uncovers the row
     row.get_by_label(f"Credits to grant {member_email}").fill("7")
     row.get_by_role("button", name=f"Grant credits to {member_email}").click()
+    page.mouse.move(0, 0)  # a toast under the pointer keeps itself open (Sonner pauses on hover)
     expect(page.get_by_text("Granted 7 credits.")).to_be_visible()
     expect(page.get_by_text("Granted 7 credits.")).to_be_hidden(timeout=10_000)  # uncovers the row
     row.get_by_role("button", name=f"Disable {member_email}").click()

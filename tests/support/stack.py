@@ -39,7 +39,7 @@ def free_port() -> int:
 
 
 def wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 300) -> None:
-    """Until /api/health and the login page answer 200."""
+    """Until /api/ready (engines, schema, start-up work) and the login page answer 200."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -47,7 +47,7 @@ def wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: f
                 f"the app exited with {proc.returncode}:\n{log.read_text()[-4000:]}"
             )
         try:
-            if httpx.get(f"{url}/api/health", timeout=2).status_code == 200 and (
+            if httpx.get(f"{url}/api/ready", timeout=2).status_code == 200 and (
                 httpx.get(f"{url}/login", timeout=5, follow_redirects=True).status_code == 200
             ):
                 return
