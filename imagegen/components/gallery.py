@@ -2,7 +2,7 @@
 
 import reflex as rx
 
-from imagegen import routes, styles
+from imagegen import routes, styles, urls
 from imagegen.services.generation import MAX_COUNT, MAX_PROMPT, QUALITIES, SIZES, STYLES
 from imagegen.state.gallery import GalleryState, UserFeed
 
@@ -272,50 +272,85 @@ def _icon_button(
     )
 
 
+def heart_button(item: rx.Var) -> rx.Component:
+    """The heart over a finished picture: filled when it is a favorite."""
+    on = item["favorite"] == "1"
+    return rx.icon_button(
+        rx.icon("heart", size=16, fill=rx.cond(on, "currentColor", "none")),
+        on_click=GalleryState.toggle_favorite(item["id"], ~on),
+        aria_label=rx.cond(on, "Remove from favorites", "Add to favorites"),
+        aria_pressed=rx.cond(on, "true", "false"),
+        title=rx.cond(on, "Remove from favorites", "Add to favorites"),
+        variant="solid",
+        color_scheme=rx.cond(on, "red", "gray"),
+        high_contrast=~on,
+        radius="full",
+        size="2",
+        position="absolute",
+        top="0.5rem",
+        right="0.5rem",
+        opacity=rx.cond(on, "1", "0.85"),
+        data_testid="heart",
+    )
+
+
 def _completed(item: rx.Var) -> rx.Component:
     return rx.vstack(
-        rx.link(
-            rx.image(
-                src=item["thumb"],
-                alt=item["prompt"],
-                width="100%",
-                style={"aspect_ratio": item["aspect"], "object_fit": "cover"},
-                border_radius="var(--radius-3)",
-                loading="lazy",
-                background="var(--gray-3)",
-            ),
-            href="/images/" + item["id"].to(str),
-            id="card-link-" + item["id"].to(str),
-            display="block",
+        rx.box(
+            _picture_link(item),
+            heart_button(item),
+            position="relative",
             width="100%",
-            border_radius="var(--radius-3)",
         ),
-        rx.hstack(
-            _icon_button("download", "Download", rx.download(url=item["download"])),
-            _icon_button("copy", "Copy prompt", GalleryState.copy_prompt(item["prompt"])),
-            _icon_button("wand-sparkles", "Use these settings", GalleryState.use_settings(item)),
-            _icon_button(
-                "refresh-cw",
-                regenerate_label(item),
-                GalleryState.regenerate(item, 1),
-            ),
-            rx.cond(
-                item["share_url"] == "",
-                _icon_button("share-2", "Share", GalleryState.share_image(item["id"])),
-            ),
-            rx.spacer(),
-            _icon_button(
-                "trash-2", "Delete image", GalleryState.ask_delete(item["id"]), color_scheme="red"
-            ),
-            width="100%",
-            spacing="1",
-            wrap="wrap",  # narrow columns (3 beside a sidebar): a second row, not an overflow
-            # Phones: two narrow columns; a tap on the picture opens the view with every action.
-            display=rx.breakpoints(initial="none", sm="flex"),
-        ),
+        _card_actions(item),
         rx.cond(item["share_url"] != "", _shared_row(item)),
         width="100%",
         spacing="3",
+    )
+
+
+def _picture_link(item: rx.Var) -> rx.Component:
+    return rx.link(
+        rx.image(
+            src=item["thumb"],
+            alt=item["prompt"],
+            width="100%",
+            style={"aspect_ratio": item["aspect"], "object_fit": "cover"},
+            border_radius="var(--radius-3)",
+            loading="lazy",
+            background="var(--gray-3)",
+        ),
+        href="/images/" + item["id"].to(str),
+        id="card-link-" + item["id"].to(str),
+        display="block",
+        width="100%",
+        border_radius="var(--radius-3)",
+    )
+
+
+def _card_actions(item: rx.Var) -> rx.Component:
+    return rx.hstack(
+        _icon_button("download", "Download", rx.download(url=item["download"])),
+        _icon_button("copy", "Copy prompt", GalleryState.copy_prompt(item["prompt"])),
+        _icon_button("wand-sparkles", "Use these settings", GalleryState.use_settings(item)),
+        _icon_button(
+            "refresh-cw",
+            regenerate_label(item),
+            GalleryState.regenerate(item, 1),
+        ),
+        rx.cond(
+            item["share_url"] == "",
+            _icon_button("share-2", "Share", GalleryState.share_image(item["id"])),
+        ),
+        rx.spacer(),
+        _icon_button(
+            "trash-2", "Delete image", GalleryState.ask_delete(item["id"]), color_scheme="red"
+        ),
+        width="100%",
+        spacing="1",
+        wrap="wrap",  # narrow columns (3 beside a sidebar): a second row, not an overflow
+        # Phones: two narrow columns; a tap on the picture opens the view with every action.
+        display=rx.breakpoints(initial="none", sm="flex"),
     )
 
 
@@ -416,9 +451,50 @@ def _ended(item: rx.Var) -> rx.Component:
     )
 
 
+def _select_overlay(item: rx.Var) -> rx.Component:
+    """In Select mode: the whole card is a checkbox (shift-click selects a range)."""
+    chosen = GalleryState.selected.contains(item["id"])
+    return rx.box(
+        rx.center(
+            rx.cond(chosen, rx.icon("check", size=16, color="white")),
+            width="1.6rem",
+            height="1.6rem",
+            border_radius="50%",
+            border="2px solid white",
+            background=rx.cond(chosen, "var(--accent-9)", "var(--black-a6)"),
+            box_shadow="var(--shadow-2)",
+            position="absolute",
+            top="0.6rem",
+            left="0.6rem",
+        ),
+        on_click=lambda e: GalleryState.select_card(item["id"], e["shift_key"]),
+        role="checkbox",
+        aria_checked=rx.cond(chosen, "true", "false"),
+        aria_label="Select: " + item["prompt"].to(str),
+        tab_index=0,
+        custom_attrs={"on_key_down": rx.Var(_js_expr=CLICK_ON_SPACE)},
+        data_testid="select-card",
+        position="absolute",
+        inset="0",
+        z_index="2",
+        cursor="pointer",
+        border_radius="inherit",
+        background=rx.cond(chosen, "var(--accent-a4)", "transparent"),
+        outline=rx.cond(chosen, "3px solid var(--accent-9)", "none"),
+        outline_offset="-3px",
+    )
+
+
+# A checkbox that is a box: Space and Enter toggle it as a click does.
+CLICK_ON_SPACE = (
+    "(e) => { if (e.key === ' ' || e.key === 'Enter') { e.preventDefault(); e.target.click(); } }"
+)
+
+
 def image_card(item: rx.Var) -> rx.Component:
     """One image: skeleton while queued/generating, the picture when done, the reason when not."""
     return rx.card(
+        rx.cond(GalleryState.selecting, _select_overlay(item)),
         rx.vstack(
             rx.match(
                 item["status"],
@@ -456,6 +532,7 @@ def image_card(item: rx.Var) -> rx.Component:
         data_image_id=item["id"],
         data_testid="image-card",
         id="card-" + item["id"].to(str),
+        position="relative",
         width="100%",
         # One card never splits across two masonry columns.
         display="inline-block",
@@ -470,7 +547,7 @@ def delete_dialog() -> rx.Component:
     return rx.alert_dialog.root(
         rx.alert_dialog.content(
             rx.alert_dialog.title("Delete this image?"),
-            rx.alert_dialog.description("The image and its file are removed for good.", size="2"),
+            rx.alert_dialog.description("You can undo this for a few seconds.", size="2"),
             rx.flex(
                 rx.alert_dialog.cancel(rx.button("Keep", variant="soft", color_scheme="gray")),
                 rx.alert_dialog.action(
@@ -484,6 +561,38 @@ def delete_dialog() -> rx.Component:
         ),
         open=GalleryState.pending_delete != "",
         on_open_change=GalleryState.close_delete,
+    )
+
+
+def undo_bar() -> rx.Component:
+    """After a delete, for a few seconds: what was deleted, and Undo."""
+    return rx.cond(
+        GalleryState.undo_ids.length() > 0,
+        rx.hstack(
+            rx.icon("trash-2", size=16, color="var(--gray-11)"),
+            rx.text(GalleryState.undo_text, size="2", weight="medium"),
+            rx.button(
+                rx.icon("undo-2", size=16),
+                "Undo",
+                size="2",
+                variant="solid",
+                on_click=GalleryState.undo_delete,
+            ),
+            role="status",
+            data_testid="undo-bar",
+            align="center",
+            spacing="3",
+            position="fixed",
+            bottom="1.25rem",
+            left="50%",
+            transform="translateX(-50%)",
+            z_index="1000",
+            padding="0.5rem 0.5rem 0.5rem 1rem",
+            border_radius="var(--radius-4)",
+            background="var(--color-panel-solid)",
+            box_shadow="var(--shadow-5)",
+            border="1px solid var(--gray-a5)",
+        ),
     )
 
 
@@ -573,6 +682,141 @@ def _poller() -> rx.Component:
     )
 
 
+def bulk_bar() -> rx.Component:
+    """Select mode: how many are selected and what to do with them (sticks to the top)."""
+    none = GalleryState.selected.length() == 0
+    return rx.flex(
+        rx.text(
+            GalleryState.selected.length().to_string(),
+            " selected",
+            size="2",
+            weight="medium",
+            aria_live="polite",
+            white_space="nowrap",
+        ),
+        rx.button(
+            "Select all on screen", size="2", variant="soft", on_click=GalleryState.select_all
+        ),
+        rx.cond(
+            ~none,
+            rx.button(
+                "Clear",
+                size="2",
+                variant="ghost",
+                color_scheme="gray",
+                on_click=GalleryState.clear_selection,
+            ),
+        ),
+        rx.spacer(),
+        # A native form post: the browser downloads the streamed zip itself.
+        rx.el.form(
+            rx.el.input(type="hidden", name="ids", value=GalleryState.selected_ids),
+            rx.button(
+                rx.icon("download", size=16), "Download", type="submit", size="2", disabled=none
+            ),
+            action=urls.backend(routes.API_IMAGES_ZIP),
+            method="post",
+            on_submit=None,
+            display="inline-flex",
+        ),
+        rx.button(
+            rx.icon("heart", size=16),
+            "Add to favorites",
+            size="2",
+            variant="soft",
+            disabled=none,
+            on_click=GalleryState.bulk_favorite,
+        ),
+        rx.button(
+            rx.icon("trash-2", size=16),
+            "Delete",
+            size="2",
+            variant="soft",
+            color_scheme="red",
+            disabled=none,
+            on_click=GalleryState.ask_bulk_delete(True),
+        ),
+        align="center",
+        spacing="2",
+        wrap="wrap",
+        width="100%",
+        padding="0.6rem 0.75rem",
+        border_radius="var(--radius-4)",
+        background="var(--color-panel-solid)",
+        border="1px solid var(--accent-a6)",
+        box_shadow="var(--shadow-3)",
+        position="sticky",
+        top="0.5rem",
+        z_index="5",
+        data_testid="bulk-bar",
+        role="toolbar",
+        aria_label="Selected images",
+    )
+
+
+def bulk_delete_dialog() -> rx.Component:
+    """One confirmation before a bulk delete (then Undo)."""
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(
+                "Delete ", GalleryState.selected.length().to_string(), " images?"
+            ),
+            rx.alert_dialog.description("You can undo this for a few seconds.", size="2"),
+            rx.flex(
+                rx.alert_dialog.cancel(rx.button("Keep", variant="soft", color_scheme="gray")),
+                rx.alert_dialog.action(
+                    rx.button("Delete", color_scheme="red", on_click=GalleryState.bulk_delete)
+                ),
+                spacing="3",
+                justify="end",
+                margin_top="1rem",
+            ),
+            max_width="24rem",
+        ),
+        open=GalleryState.confirm_bulk_delete,
+        on_open_change=GalleryState.ask_bulk_delete,
+    )
+
+
+def _view_bar() -> rx.Component:
+    """All / Favorites and Newest / Oldest, above the cards."""
+    return rx.hstack(
+        rx.segmented_control.root(
+            rx.segmented_control.item("All", value="all"),
+            rx.segmented_control.item(
+                rx.hstack(rx.icon("heart", size=14), "Favorites", spacing="1", align="center"),
+                value="favorites",
+            ),
+            value=GalleryState.show,
+            on_change=GalleryState.set_show,
+            aria_label="Show",
+            size="2",
+        ),
+        rx.spacer(),
+        rx.select.root(
+            rx.select.trigger(aria_label="Sort", variant="soft", color="gray"),
+            rx.select.content(
+                rx.select.item("Newest first", value="newest"),
+                rx.select.item("Oldest first", value="oldest"),
+            ),
+            value=GalleryState.order,
+            on_change=GalleryState.set_order,
+            size="2",
+        ),
+        rx.button(
+            rx.icon(rx.cond(GalleryState.selecting, "x", "square-check"), size=16),
+            rx.cond(GalleryState.selecting, "Done", "Select"),
+            size="2",
+            variant=rx.cond(GalleryState.selecting, "solid", "soft"),
+            on_click=GalleryState.toggle_selecting,
+            aria_pressed=rx.cond(GalleryState.selecting, "true", "false"),
+        ),
+        width="100%",
+        align="center",
+        spacing="3",
+    )
+
+
 def gallery() -> rx.Component:
     """Search box, then the feed (down to this tab's floor) or the search results."""
     return rx.vstack(
@@ -607,16 +851,34 @@ def gallery() -> rx.Component:
             wrap="wrap",
             spacing="3",
         ),
+        _view_bar(),
+        rx.cond(GalleryState.selecting, bulk_bar()),
+        # What the tab title counts (GalleryState.TITLE_SIGNAL reads it).
+        rx.el.span(
+            id="progress-signal",
+            hidden=True,
+            data_working=UserFeed.working_count,
+            data_done=UserFeed.done_count,
+        ),
         _poller(),
         rx.cond(
             ~UserFeed.loaded,
             _skeleton_grid(),
             rx.cond(
-                GalleryState.searching,
+                GalleryState.querying,
                 rx.cond(
                     GalleryState.results.length() > 0,
                     _grid(GalleryState.results),
-                    rx.text("No image matches “", GalleryState.search, "”.", color_scheme="gray"),
+                    rx.cond(
+                        GalleryState.searching,
+                        rx.text(
+                            "No image matches “", GalleryState.search, "”.", color_scheme="gray"
+                        ),
+                        rx.text(
+                            "No favorites yet: tap the heart on an image to keep it here.",
+                            color_scheme="gray",
+                        ),
+                    ),
                 ),
                 rx.cond(
                     UserFeed.items.length() > 0,
@@ -642,6 +904,8 @@ def gallery() -> rx.Component:
             ),
         ),
         delete_dialog(),
+        bulk_delete_dialog(),
+        undo_bar(),
         spacing="4",
         width="100%",
     )
