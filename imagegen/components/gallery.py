@@ -31,10 +31,91 @@ STYLE_LABELS = {
 
 # Ctrl+Enter (Cmd+Enter on a Mac) in the prompt submits the form, as in chat and code tools;
 # a plain Enter still makes a new line.
-SUBMIT_ON_CTRL_ENTER = (
-    "(e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey) && !e.isComposing) {"
-    " e.preventDefault(); if (!e.repeat) { e.target.form?.requestSubmit(); } } }"
-)
+# While recent prompts are offered under it: ↑/↓ move through them, Enter takes the one
+# highlighted, Esc closes the list (all in the browser; a pick is a click on the option).
+SUBMIT_ON_CTRL_ENTER = """(e) => {
+  if (e.isComposing) return;
+  if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+    e.preventDefault(); if (!e.repeat) { e.target.form?.requestSubmit(); } return;
+  }
+  const list = document.getElementById('prompt-suggestions');
+  const options = list ? [...list.querySelectorAll('[role=option]')] : [];
+  if (!options.length) return;
+  let at = options.findIndex((o) => o.getAttribute('aria-selected') === 'true');
+  if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+    e.preventDefault();
+    at = e.key === 'ArrowDown' ? (at + 1) % options.length
+      : (at <= 0 ? options.length - 1 : at - 1);
+    options.forEach((o, i) => o.setAttribute('aria-selected', i === at ? 'true' : 'false'));
+    e.target.setAttribute('aria-activedescendant', options[at].id);
+    options[at].scrollIntoView({block: 'nearest'});
+  } else if (e.key === 'Enter' && at >= 0 && !e.shiftKey) {
+    e.preventDefault(); options[at].click();
+  } else if (e.key === 'Escape') {
+    e.preventDefault(); e.stopPropagation();
+    document.getElementById('prompt-suggestions-close')?.click();
+  }
+}"""
+
+
+SUGGESTION_STYLE = {
+    "padding": "0.45rem 0.6rem",
+    "border_radius": "var(--radius-2)",
+    "cursor": "pointer",
+    "font_size": "var(--font-size-2)",
+    "white_space": "nowrap",
+    "overflow": "hidden",
+    "text_overflow": "ellipsis",
+    "&:hover": {"background": "var(--gray-a3)"},
+    "&[aria-selected='true']": {"background": "var(--accent-a4)", "color": "var(--accent-12)"},
+}
+
+
+def prompt_suggestions() -> rx.Component:
+    """The user's recent prompts under the prompt box (a listbox the box controls)."""
+    return rx.cond(
+        GalleryState.suggest_open & (GalleryState.suggestions.length() > 0),
+        rx.box(
+            rx.el.button(
+                "Close suggestions",
+                id="prompt-suggestions-close",
+                type="button",
+                tab_index=-1,
+                on_click=GalleryState.close_suggestions,
+                style=styles.sr_only,
+            ),
+            rx.text("Recent prompts", size="1", color_scheme="gray", padding="0.4rem 0.75rem 0"),
+            rx.el.ul(
+                rx.foreach(
+                    GalleryState.suggestions,
+                    lambda prompt, index: rx.el.li(
+                        prompt,
+                        id="suggestion-" + index.to_string(),
+                        role="option",
+                        aria_selected="false",
+                        on_mouse_down=rx.prevent_default,
+                        on_click=GalleryState.pick_suggestion(prompt),
+                        style=SUGGESTION_STYLE,
+                    ),
+                ),
+                id="prompt-suggestions",
+                role="listbox",
+                aria_label="Suggestions",
+                style={"list_style": "none", "margin": "0", "padding": "0.25rem"},
+            ),
+            position="absolute",
+            top="calc(100% + 0.25rem)",
+            left="0",
+            right="0",
+            z_index="20",
+            max_height="16rem",
+            overflow_y="auto",
+            background="var(--color-panel-solid)",
+            border="1px solid var(--gray-a6)",
+            border_radius="var(--radius-3)",
+            box_shadow="var(--shadow-4)",
+        ),
+    )
 
 
 def _select(
@@ -109,18 +190,28 @@ def prompt_form() -> rx.Component:
                     width="100%",
                     align="center",
                 ),
-                rx.text_area(
-                    id="prompt",
-                    name="prompt",
-                    value=GalleryState.prompt,
-                    on_change=GalleryState.set_prompt,
-                    placeholder="A lighthouse on a cliff at dawn, oil painting, warm light…",
-                    rows="3",
-                    resize="vertical",
-                    size="3",
+                rx.box(
+                    rx.text_area(
+                        id="prompt",
+                        name="prompt",
+                        value=GalleryState.prompt,
+                        on_change=GalleryState.set_prompt,
+                        placeholder="A lighthouse on a cliff at dawn, oil painting, warm light…",
+                        rows="3",
+                        resize="vertical",
+                        size="3",
+                        width="100%",
+                        aria_keyshortcuts="Control+Enter Meta+Enter",
+                        custom_attrs={"on_key_down": rx.Var(_js_expr=SUBMIT_ON_CTRL_ENTER)},
+                        on_focus=GalleryState.open_suggestions,
+                        on_blur=GalleryState.close_suggestions,
+                        aria_autocomplete="list",
+                        aria_controls="prompt-suggestions",
+                        aria_expanded=rx.cond(GalleryState.suggest_open, "true", "false"),
+                    ),
+                    prompt_suggestions(),
+                    position="relative",
                     width="100%",
-                    aria_keyshortcuts="Control+Enter Meta+Enter",
-                    custom_attrs={"on_key_down": rx.Var(_js_expr=SUBMIT_ON_CTRL_ENTER)},
                 ),
                 rx.flex(
                     _select(

@@ -61,6 +61,8 @@ TITLE_SIGNAL = """(() => {
   document.addEventListener('visibilitychange', tick);
 })()"""
 
+# Prompts this long are being written, not looked up: no suggestions then.
+SUGGEST_UP_TO = 200
 # How many images a search, the Favorites filter or oldest-first shows.
 QUERY_LIMIT = 48
 # How long the Undo bar stays after a delete (the server keeps deleted images restorable for
@@ -100,6 +102,9 @@ class GalleryState(AuthState):
     # filter or the oldest-first order is on).
     search: str = ""
     results: list[dict[str, str]] = []
+    # Recent prompts offered under the prompt box while it has focus.
+    suggestions: list[str] = []
+    suggest_open: bool = False
     # The filter ("all" / "favorites") and the order ("newest" / "oldest") of the gallery.
     show: str = "all"
     order: str = "newest"
@@ -282,10 +287,47 @@ class GalleryState(AuthState):
     # -- the form -----------------------------------------------------------
 
     @rx.event
-    def set_prompt(self, value: str) -> None:
-        """Keep the prompt (the counter and the cost follow)."""
+    async def set_prompt(self, value: str) -> None:
+        """Keep the prompt (the counter and the cost follow); the recent prompts that contain
+        what is typed are offered (Esc closes them until the next keystroke).
+        """
         self.prompt = value[:PROMPT_KEPT] if isinstance(value, str) else ""
         self.form_error = ""
+        self.suggest_open = True
+        await self._suggest()
+
+    # -- prompt suggestions (the user's recent prompts) --------------------------
+
+    @rx.event
+    async def open_suggestions(self) -> None:
+        """The prompt box got focus: offer recent prompts that contain what is typed."""
+        self.suggest_open = True
+        await self._suggest()
+
+    async def _suggest(self) -> None:
+        if not self._user_id or len(self.prompt) > SUGGEST_UP_TO:
+            self.suggestions = []  # a long prompt is being written, not looked up
+            return
+        user_id, typed = uuid.UUID(self._user_id), self.prompt
+
+        def recent() -> list[str]:
+            with session_scope() as db:
+                return library.recent_prompts(session=db, user_id=user_id, typed=typed)
+
+        self.suggestions = await asyncio.to_thread(recent)
+
+    @rx.event
+    def close_suggestions(self) -> None:
+        """Esc, a click elsewhere, or a pick."""
+        self.suggest_open = False
+
+    @rx.event
+    def pick_suggestion(self, prompt: str):
+        """Put a recent prompt in the box (only one that was offered)."""
+        self.suggest_open = False
+        if prompt in self.suggestions:
+            self.prompt, self.form_error = prompt, ""
+        return rx.call_script("document.getElementById('prompt')?.focus()")
 
     # The pickers' setters keep only the values the pickers offer (anything else is ignored).
 
@@ -321,7 +363,7 @@ class GalleryState(AuthState):
         sent = form_data.get("prompt", self.prompt) if isinstance(form_data, dict) else None
         prompt = sent if isinstance(sent, str) else self.prompt
         self.prompt, self.form_error, self.out_of_credits = prompt[:PROMPT_KEPT], "", False
-        self.submitting = True
+        self.submitting, self.suggest_open = True, False
         yield
         try:
             submitted = await asyncio.to_thread(

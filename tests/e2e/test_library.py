@@ -242,3 +242,32 @@ def test_account_export_and_email_when_done(page: Page) -> None:
         names = archive.namelist()
     assert any(name.endswith(".json") for name in names), names
     assert sum(name.endswith(".png") for name in names) == 1, names
+
+
+def test_prompt_box_suggests_recent_prompts_by_keyboard(page: Page) -> None:
+    register(page, unique_email("prompts"))
+    generate(page, "A kite festival on the beach")
+    generate(page, "A foggy harbour at dawn")
+    box = page.get_by_role("textbox", name="Prompt")
+    box.fill("")
+    page.get_by_role("heading", name="Your images").click()  # away, then back into the box
+
+    # Focus: the recent prompts, newest first
+    box.focus()
+    options = page.get_by_role("listbox", name="Suggestions").get_by_role("option")
+    expect(options).to_have_text(["A foggy harbour at dawn", "A kite festival on the beach"])
+    # ↓ ↓ Enter takes the second; the list closes
+    box.press("ArrowDown")
+    box.press("ArrowDown")
+    expect(options.nth(1)).to_have_attribute("aria-selected", "true")
+    box.press("Enter")
+    expect(box).to_have_value("A kite festival on the beach")
+    expect(page.get_by_role("listbox", name="Suggestions")).to_have_count(0)
+
+    # Typing narrows them down; Esc closes the list and keeps what was typed
+    box.fill("")
+    box.press_sequentially("fog")
+    expect(options).to_have_text(["A foggy harbour at dawn"])
+    box.press("Escape")
+    expect(page.get_by_role("listbox", name="Suggestions")).to_have_count(0)
+    expect(box).to_have_value("fog")
