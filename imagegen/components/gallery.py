@@ -4,6 +4,7 @@ import reflex as rx
 
 from imagegen import routes, styles, urls
 from imagegen.services.generation import MAX_COUNT, MAX_PROMPT, QUALITIES, SIZES, STYLES
+from imagegen.state.collections import CollectionsState
 from imagegen.state.gallery import GalleryState, UserFeed
 
 SIZE_LABELS = {
@@ -103,12 +104,10 @@ def prompt_suggestions() -> rx.Component:
                 aria_label="Suggestions",
                 style={"list_style": "none", "margin": "0", "padding": "0.25rem"},
             ),
-            position="absolute",
-            top="calc(100% + 0.25rem)",
-            left="0",
-            right="0",
-            z_index="20",
-            max_height="16rem",
+            # In the flow of the form (the card would clip a floating list, and it would
+            # cover the pickers below).
+            margin_top="0.4rem",
+            max_height="14rem",
             overflow_y="auto",
             background="var(--color-panel-solid)",
             border="1px solid var(--gray-a6)",
@@ -661,7 +660,7 @@ def undo_bar() -> rx.Component:
         GalleryState.undo_ids.length() > 0,
         rx.hstack(
             rx.icon("trash-2", size=16, color="var(--gray-11)"),
-            rx.text(GalleryState.undo_text, size="2", weight="medium"),
+            rx.text(GalleryState.undo_text, size="2", weight="medium", white_space="nowrap"),
             rx.button(
                 rx.icon("undo-2", size=16),
                 "Undo",
@@ -827,6 +826,22 @@ def bulk_bar() -> rx.Component:
             disabled=none,
             on_click=GalleryState.ask_bulk_delete(True),
         ),
+        rx.cond(
+            CollectionsState.collections.length() > 0,
+            rx.select.root(
+                rx.select.trigger(placeholder="Add to collection", aria_label="Add to collection"),
+                rx.select.content(
+                    rx.foreach(
+                        CollectionsState.collections,
+                        lambda c: rx.select.item(c["name"], value=c["id"]),
+                    )
+                ),
+                value="",
+                on_change=CollectionsState.add_selected_to,
+                disabled=none,
+                size="2",
+            ),
+        ),
         align="center",
         spacing="2",
         wrap="wrap",
@@ -871,7 +886,7 @@ def bulk_delete_dialog() -> rx.Component:
 
 def _view_bar() -> rx.Component:
     """All / Favorites and Newest / Oldest, above the cards."""
-    return rx.hstack(
+    return rx.flex(
         rx.segmented_control.root(
             rx.segmented_control.item("All", value="all"),
             rx.segmented_control.item(
@@ -883,28 +898,147 @@ def _view_bar() -> rx.Component:
             aria_label="Show",
             size="2",
         ),
-        rx.spacer(),
-        rx.select.root(
-            rx.select.trigger(aria_label="Sort", variant="soft", color="gray"),
-            rx.select.content(
-                rx.select.item("Newest first", value="newest"),
-                rx.select.item("Oldest first", value="oldest"),
+        rx.hstack(
+            rx.select.root(
+                rx.select.trigger(aria_label="Sort", variant="soft", color="gray"),
+                rx.select.content(
+                    rx.select.item("Newest first", value="newest"),
+                    rx.select.item("Oldest first", value="oldest"),
+                ),
+                value=GalleryState.order,
+                on_change=GalleryState.set_order,
+                size="2",
             ),
-            value=GalleryState.order,
-            on_change=GalleryState.set_order,
-            size="2",
-        ),
-        rx.button(
-            rx.icon(rx.cond(GalleryState.selecting, "x", "square-check"), size=16),
-            rx.cond(GalleryState.selecting, "Done", "Select"),
-            size="2",
-            variant=rx.cond(GalleryState.selecting, "solid", "soft"),
-            on_click=GalleryState.toggle_selecting,
-            aria_pressed=rx.cond(GalleryState.selecting, "true", "false"),
+            rx.button(
+                rx.icon(rx.cond(GalleryState.selecting, "x", "square-check"), size=16),
+                rx.cond(GalleryState.selecting, "Done", "Select"),
+                size="2",
+                variant=rx.cond(GalleryState.selecting, "solid", "soft"),
+                on_click=GalleryState.toggle_selecting,
+                aria_pressed=rx.cond(GalleryState.selecting, "true", "false"),
+            ),
+            spacing="2",
+            align="center",
         ),
         width="100%",
         align="center",
+        justify="between",
         spacing="3",
+        wrap="wrap",
+    )
+
+
+def _collection_chip(item: rx.Var) -> rx.Component:
+    return rx.button(
+        rx.icon(rx.cond(item["share_url"] != "", "globe", "folder"), size=14),
+        item["name"],
+        rx.text.span(item["count"], color="var(--gray-10)"),
+        size="1",
+        variant=rx.cond(CollectionsState.open_collection["id"] == item["id"], "solid", "surface"),
+        color_scheme="gray",
+        on_click=CollectionsState.open_collection_view(item["id"]),
+        aria_label="Open collection " + item["name"].to(str),
+    )
+
+
+def collections_row() -> rx.Component:
+    """The user's collections (open one), and a new one."""
+    return rx.flex(
+        rx.text("Collections", size="2", weight="medium", color_scheme="gray"),
+        rx.foreach(CollectionsState.collections, _collection_chip),
+        rx.popover.root(
+            rx.popover.trigger(
+                rx.button(
+                    rx.icon("folder-plus", size=14), "New collection", size="1", variant="soft"
+                )
+            ),
+            rx.popover.content(
+                rx.form(
+                    rx.vstack(
+                        rx.el.label("Name", html_for="collection-name", style=styles.label_style),
+                        rx.input(id="collection-name", name="name", max_length=80, required=True),
+                        rx.cond(
+                            CollectionsState.collection_error != "",
+                            rx.text(
+                                CollectionsState.collection_error,
+                                color_scheme="red",
+                                size="1",
+                                role="alert",
+                            ),
+                        ),
+                        rx.popover.close(rx.button("Create", type="submit", size="2")),
+                        spacing="2",
+                        align="end",
+                    ),
+                    on_submit=CollectionsState.create_collection,
+                    reset_on_submit=True,
+                ),
+                width="16rem",
+            ),
+        ),
+        align="center",
+        spacing="2",
+        wrap="wrap",
+        width="100%",
+        on_mount=CollectionsState.load_collections,
+        data_testid="collections",
+    )
+
+
+def collection_view() -> rx.Component:
+    """An open collection: its name, its public link, its images."""
+    shared = CollectionsState.open_collection["share_url"] != ""
+    return rx.vstack(
+        rx.flex(
+            rx.button(
+                rx.icon("arrow-left", size=16),
+                "All images",
+                variant="ghost",
+                on_click=CollectionsState.close_collection_view,
+            ),
+            rx.heading(CollectionsState.open_collection["name"], size="4", as_="h3"),
+            rx.spacer(),
+            rx.cond(
+                shared,
+                rx.hstack(
+                    rx.link(
+                        "Public link",
+                        href=CollectionsState.open_collection["share_url"],
+                        is_external=True,
+                        size="2",
+                    ),
+                    rx.button(
+                        "Stop sharing",
+                        size="2",
+                        variant="soft",
+                        color_scheme="gray",
+                        on_click=CollectionsState.share_open_collection(False),
+                    ),
+                    align="center",
+                ),
+                rx.button(
+                    rx.icon("share-2", size=16),
+                    "Share collection",
+                    size="2",
+                    on_click=CollectionsState.share_open_collection(True),
+                ),
+            ),
+            align="center",
+            spacing="3",
+            wrap="wrap",
+            width="100%",
+        ),
+        rx.cond(
+            CollectionsState.collection_items.length() > 0,
+            _grid(CollectionsState.collection_items),
+            rx.text(
+                "Nothing here yet: choose Select, pick images, then Add to collection.",
+                color_scheme="gray",
+            ),
+        ),
+        width="100%",
+        spacing="4",
+        data_testid="collection-view",
     )
 
 
@@ -952,45 +1086,50 @@ def gallery() -> rx.Component:
             data_done=UserFeed.done_count,
         ),
         _poller(),
+        collections_row(),
         rx.cond(
-            ~UserFeed.loaded,
-            _skeleton_grid(),
+            CollectionsState.open_collection.contains("id"),
+            collection_view(),
             rx.cond(
-                GalleryState.querying,
+                ~UserFeed.loaded,
+                _skeleton_grid(),
                 rx.cond(
-                    GalleryState.results.length() > 0,
-                    _grid(GalleryState.results),
+                    GalleryState.querying,
                     rx.cond(
-                        GalleryState.searching,
-                        rx.text(
-                            "No image matches “", GalleryState.search, "”.", color_scheme="gray"
-                        ),
-                        rx.text(
-                            "No favorites yet: tap the heart on an image to keep it here.",
-                            color_scheme="gray",
-                        ),
-                    ),
-                ),
-                rx.cond(
-                    UserFeed.items.length() > 0,
-                    rx.vstack(
-                        _feed_grid(),
+                        GalleryState.results.length() > 0,
+                        _grid(GalleryState.results),
                         rx.cond(
-                            GalleryState.has_more,
-                            rx.center(
-                                rx.button(
-                                    "Load more",
-                                    variant="soft",
-                                    on_click=GalleryState.load_more,
-                                    loading=GalleryState.loading_more,
-                                ),
-                                width="100%",
+                            GalleryState.searching,
+                            rx.text(
+                                "No image matches “", GalleryState.search, "”.", color_scheme="gray"
+                            ),
+                            rx.text(
+                                "No favorites yet: tap the heart on an image to keep it here.",
+                                color_scheme="gray",
                             ),
                         ),
-                        width="100%",
-                        spacing="4",
                     ),
-                    empty_state(),
+                    rx.cond(
+                        UserFeed.items.length() > 0,
+                        rx.vstack(
+                            _feed_grid(),
+                            rx.cond(
+                                GalleryState.has_more,
+                                rx.center(
+                                    rx.button(
+                                        "Load more",
+                                        variant="soft",
+                                        on_click=GalleryState.load_more,
+                                        loading=GalleryState.loading_more,
+                                    ),
+                                    width="100%",
+                                ),
+                            ),
+                            width="100%",
+                            spacing="4",
+                        ),
+                        empty_state(),
+                    ),
                 ),
             ),
         ),

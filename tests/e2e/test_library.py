@@ -271,3 +271,48 @@ def test_prompt_box_suggests_recent_prompts_by_keyboard(page: Page) -> None:
     box.press("Escape")
     expect(page.get_by_role("listbox", name="Suggestions")).to_have_count(0)
     expect(box).to_have_value("fog")
+
+
+def test_collections_create_add_open_share(page: Page) -> None:
+    register(page, unique_email("folders"))
+    generate(page, "A mountain hut in summer")
+    generate(page, "A city tram at dusk")
+    generate(page, "A plate of dumplings")
+
+    # A new collection, then two selected images go in it
+    page.get_by_role("button", name="New collection").click()
+    page.get_by_label("Name").fill("Trips")
+    page.get_by_role("button", name="Create").click()
+    expect(page.get_by_role("button", name="Open collection Trips")).to_be_visible()
+    page.get_by_role("button", name="Select", exact=True).click()
+    card_of(page, "A mountain hut in summer").get_by_role("checkbox").click()
+    card_of(page, "A city tram at dusk").get_by_role("checkbox").click()
+    page.get_by_test_id("bulk-bar").get_by_label("Add to collection").click()
+    page.get_by_role("option", name="Trips").click()
+    expect(page.get_by_text("2 images added to “Trips”")).to_be_visible()
+    page.get_by_role("button", name="Done").click()
+
+    # Open it: just those two
+    page.get_by_role("button", name="Open collection Trips").click()
+    view = page.get_by_test_id("collection-view")
+    expect(view.locator("[data-testid=image-card]")).to_have_count(2)
+    expect(view.get_by_role("img", name="A plate of dumplings")).to_have_count(0)
+
+    # Its public link lists the two images, until sharing stops
+    view.get_by_role("button", name="Share collection").click()
+    link = view.get_by_role("link", name="Public link")
+    expect(link).to_be_visible()
+    url = link.get_attribute("href")
+    stranger = page.context.browser.new_context()
+    shared = stranger.request.get(url)
+    assert shared.status == 200
+    assert "A mountain hut in summer" in shared.text()
+    assert "A plate of dumplings" not in shared.text()
+    view.get_by_role("button", name="Stop sharing").click()
+    expect(view.get_by_role("button", name="Share collection")).to_be_visible()
+    assert stranger.request.get(url).status == 404
+    stranger.close()
+
+    # Back to all images
+    view.get_by_role("button", name="All images").click()
+    expect(cards(page)).to_have_count(3)
