@@ -20,7 +20,7 @@ from imagegen.providers.compose import get_storage
 from imagegen.providers.image_generator import OfflineImageGenerator
 from imagegen.services import auth, feed, generation, pipeline
 from imagegen.settings import get_settings
-from imagegen.state.gallery import _act
+from imagegen.state.gallery import _act, _delete, _restore, _set_favorite
 from tests.fixtures.users import DEFAULT_PASSWORD, create_user, unique_email
 
 pytestmark = [pytest.mark.commits, pytest.mark.usefixtures("engine", "redis_client")]
@@ -115,6 +115,23 @@ def _handler(action: str, image: str) -> Callable[[World, str], str]:
     return call
 
 
+def _tab(action: str) -> Callable[[World, str], str]:
+    """The gallery's bulk events (delete, undo, hearts) as a tab of Bob's runs them."""
+
+    def call(world: World, id_or_none: str) -> str:
+        target = str(world.done) if id_or_none == "real" else str(uuid.uuid4())
+        run = {
+            "delete": lambda: _delete(str(world.bob_id), [target]),
+            "undo": lambda: _restore(str(world.bob_id), [target]),
+            "favorite": lambda: _set_favorite(str(world.bob_id), [target], True),
+        }[action]
+        with pytest.raises(ImagegenError) as refused:
+            run()
+        return str(refused.value)
+
+    return call
+
+
 def _revoke(world: World, id_or_none: str) -> str:
     from imagegen.services import accounts
 
@@ -163,6 +180,9 @@ CASES = {
     "event share (completed image)": (_handler("share", "done"), "not found"),
     "event stop sharing": (_handler("unshare", "done"), "not found"),
     "event revoke session": (_revoke, "No such session."),
+    "event bulk delete": (_tab("delete"), "not found"),
+    "event undo delete": (_tab("undo"), "These images can no longer be restored."),
+    "event favorite": (_tab("favorite"), "not found"),
     "POST images zip": (_zip, 404),
     "library favorite": (_library("favorite"), "not found"),
     "library delete": (_library("delete"), "not found"),

@@ -2,8 +2,9 @@
 
 import reflex as rx
 
-from imagegen import routes, styles
+from imagegen import routes, styles, urls
 from imagegen.services.generation import MAX_COUNT, MAX_PROMPT, QUALITIES, SIZES, STYLES
+from imagegen.state.collections import CollectionsState
 from imagegen.state.gallery import GalleryState, UserFeed
 
 SIZE_LABELS = {
@@ -31,10 +32,89 @@ STYLE_LABELS = {
 
 # Ctrl+Enter (Cmd+Enter on a Mac) in the prompt submits the form, as in chat and code tools;
 # a plain Enter still makes a new line.
-SUBMIT_ON_CTRL_ENTER = (
-    "(e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey) && !e.isComposing) {"
-    " e.preventDefault(); if (!e.repeat) { e.target.form?.requestSubmit(); } } }"
-)
+# While recent prompts are offered under it: ↑/↓ move through them, Enter takes the one
+# highlighted, Esc closes the list (all in the browser; a pick is a click on the option).
+SUBMIT_ON_CTRL_ENTER = """(e) => {
+  if (e.isComposing) return;
+  if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+    e.preventDefault(); if (!e.repeat) { e.target.form?.requestSubmit(); } return;
+  }
+  const list = document.getElementById('prompt-suggestions');
+  const options = list ? [...list.querySelectorAll('[role=option]')] : [];
+  if (!options.length) return;
+  let at = options.findIndex((o) => o.getAttribute('aria-selected') === 'true');
+  if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+    e.preventDefault();
+    at = e.key === 'ArrowDown' ? (at + 1) % options.length
+      : (at <= 0 ? options.length - 1 : at - 1);
+    options.forEach((o, i) => o.setAttribute('aria-selected', i === at ? 'true' : 'false'));
+    e.target.setAttribute('aria-activedescendant', options[at].id);
+    options[at].scrollIntoView({block: 'nearest'});
+  } else if (e.key === 'Enter' && at >= 0 && !e.shiftKey) {
+    e.preventDefault(); options[at].click();
+  } else if (e.key === 'Escape') {
+    e.preventDefault(); e.stopPropagation();
+    document.getElementById('prompt-suggestions-close')?.click();
+  }
+}"""
+
+
+SUGGESTION_STYLE = {
+    "padding": "0.45rem 0.6rem",
+    "border_radius": "var(--radius-2)",
+    "cursor": "pointer",
+    "font_size": "var(--font-size-2)",
+    "white_space": "nowrap",
+    "overflow": "hidden",
+    "text_overflow": "ellipsis",
+    "&:hover": {"background": "var(--gray-a3)"},
+    "&[aria-selected='true']": {"background": "var(--accent-a4)", "color": "var(--accent-12)"},
+}
+
+
+def prompt_suggestions() -> rx.Component:
+    """The user's recent prompts under the prompt box (a listbox the box controls)."""
+    return rx.cond(
+        GalleryState.suggest_open & (GalleryState.suggestions.length() > 0),
+        rx.box(
+            rx.el.button(
+                "Close suggestions",
+                id="prompt-suggestions-close",
+                type="button",
+                tab_index=-1,
+                on_click=GalleryState.close_suggestions,
+                style=styles.sr_only,
+            ),
+            rx.text("Recent prompts", size="1", color_scheme="gray", padding="0.4rem 0.75rem 0"),
+            rx.el.ul(
+                rx.foreach(
+                    GalleryState.suggestions,
+                    lambda prompt, index: rx.el.li(
+                        prompt,
+                        id="suggestion-" + index.to_string(),
+                        role="option",
+                        aria_selected="false",
+                        on_mouse_down=rx.prevent_default,
+                        on_click=GalleryState.pick_suggestion(prompt),
+                        style=SUGGESTION_STYLE,
+                    ),
+                ),
+                id="prompt-suggestions",
+                role="listbox",
+                aria_label="Suggestions",
+                style={"list_style": "none", "margin": "0", "padding": "0.25rem"},
+            ),
+            # In the flow of the form (the card would clip a floating list, and it would
+            # cover the pickers below).
+            margin_top="0.4rem",
+            max_height="14rem",
+            overflow_y="auto",
+            background="var(--color-panel-solid)",
+            border="1px solid var(--gray-a6)",
+            border_radius="var(--radius-3)",
+            box_shadow="var(--shadow-4)",
+        ),
+    )
 
 
 def _select(
@@ -109,18 +189,28 @@ def prompt_form() -> rx.Component:
                     width="100%",
                     align="center",
                 ),
-                rx.text_area(
-                    id="prompt",
-                    name="prompt",
-                    value=GalleryState.prompt,
-                    on_change=GalleryState.set_prompt,
-                    placeholder="A lighthouse on a cliff at dawn, oil painting, warm light…",
-                    rows="3",
-                    resize="vertical",
-                    size="3",
+                rx.box(
+                    rx.text_area(
+                        id="prompt",
+                        name="prompt",
+                        value=GalleryState.prompt,
+                        on_change=GalleryState.set_prompt,
+                        placeholder="A lighthouse on a cliff at dawn, oil painting, warm light…",
+                        rows="3",
+                        resize="vertical",
+                        size="3",
+                        width="100%",
+                        aria_keyshortcuts="Control+Enter Meta+Enter",
+                        custom_attrs={"on_key_down": rx.Var(_js_expr=SUBMIT_ON_CTRL_ENTER)},
+                        on_focus=GalleryState.open_suggestions,
+                        on_blur=GalleryState.close_suggestions,
+                        aria_autocomplete="list",
+                        aria_controls="prompt-suggestions",
+                        aria_expanded=rx.cond(GalleryState.suggest_open, "true", "false"),
+                    ),
+                    prompt_suggestions(),
+                    position="relative",
                     width="100%",
-                    aria_keyshortcuts="Control+Enter Meta+Enter",
-                    custom_attrs={"on_key_down": rx.Var(_js_expr=SUBMIT_ON_CTRL_ENTER)},
                 ),
                 rx.flex(
                     _select(
@@ -272,50 +362,85 @@ def _icon_button(
     )
 
 
+def heart_button(item: rx.Var) -> rx.Component:
+    """The heart over a finished picture: filled when it is a favorite."""
+    on = item["favorite"] == "1"
+    return rx.icon_button(
+        rx.icon("heart", size=16, fill=rx.cond(on, "currentColor", "none")),
+        on_click=GalleryState.toggle_favorite(item["id"], ~on),
+        aria_label=rx.cond(on, "Remove from favorites", "Add to favorites"),
+        aria_pressed=rx.cond(on, "true", "false"),
+        title=rx.cond(on, "Remove from favorites", "Add to favorites"),
+        variant="solid",
+        color_scheme=rx.cond(on, "red", "gray"),
+        high_contrast=~on,
+        radius="full",
+        size="2",
+        position="absolute",
+        top="0.5rem",
+        right="0.5rem",
+        opacity=rx.cond(on, "1", "0.85"),
+        data_testid="heart",
+    )
+
+
 def _completed(item: rx.Var) -> rx.Component:
     return rx.vstack(
-        rx.link(
-            rx.image(
-                src=item["thumb"],
-                alt=item["prompt"],
-                width="100%",
-                style={"aspect_ratio": item["aspect"], "object_fit": "cover"},
-                border_radius="var(--radius-3)",
-                loading="lazy",
-                background="var(--gray-3)",
-            ),
-            href="/images/" + item["id"].to(str),
-            id="card-link-" + item["id"].to(str),
-            display="block",
+        rx.box(
+            _picture_link(item),
+            heart_button(item),
+            position="relative",
             width="100%",
-            border_radius="var(--radius-3)",
         ),
-        rx.hstack(
-            _icon_button("download", "Download", rx.download(url=item["download"])),
-            _icon_button("copy", "Copy prompt", GalleryState.copy_prompt(item["prompt"])),
-            _icon_button("wand-sparkles", "Use these settings", GalleryState.use_settings(item)),
-            _icon_button(
-                "refresh-cw",
-                regenerate_label(item),
-                GalleryState.regenerate(item, 1),
-            ),
-            rx.cond(
-                item["share_url"] == "",
-                _icon_button("share-2", "Share", GalleryState.share_image(item["id"])),
-            ),
-            rx.spacer(),
-            _icon_button(
-                "trash-2", "Delete image", GalleryState.ask_delete(item["id"]), color_scheme="red"
-            ),
-            width="100%",
-            spacing="1",
-            wrap="wrap",  # narrow columns (3 beside a sidebar): a second row, not an overflow
-            # Phones: two narrow columns; a tap on the picture opens the view with every action.
-            display=rx.breakpoints(initial="none", sm="flex"),
-        ),
+        _card_actions(item),
         rx.cond(item["share_url"] != "", _shared_row(item)),
         width="100%",
         spacing="3",
+    )
+
+
+def _picture_link(item: rx.Var) -> rx.Component:
+    return rx.link(
+        rx.image(
+            src=item["thumb"],
+            alt=item["prompt"],
+            width="100%",
+            style={"aspect_ratio": item["aspect"], "object_fit": "cover"},
+            border_radius="var(--radius-3)",
+            loading="lazy",
+            background="var(--gray-3)",
+        ),
+        href="/images/" + item["id"].to(str),
+        id="card-link-" + item["id"].to(str),
+        display="block",
+        width="100%",
+        border_radius="var(--radius-3)",
+    )
+
+
+def _card_actions(item: rx.Var) -> rx.Component:
+    return rx.hstack(
+        _icon_button("download", "Download", rx.download(url=item["download"])),
+        _icon_button("copy", "Copy prompt", GalleryState.copy_prompt(item["prompt"])),
+        _icon_button("wand-sparkles", "Use these settings", GalleryState.use_settings(item)),
+        _icon_button(
+            "refresh-cw",
+            regenerate_label(item),
+            GalleryState.regenerate(item, 1),
+        ),
+        rx.cond(
+            item["share_url"] == "",
+            _icon_button("share-2", "Share", GalleryState.share_image(item["id"])),
+        ),
+        rx.spacer(),
+        _icon_button(
+            "trash-2", "Delete image", GalleryState.ask_delete(item["id"]), color_scheme="red"
+        ),
+        width="100%",
+        spacing="1",
+        wrap="wrap",  # narrow columns (3 beside a sidebar): a second row, not an overflow
+        # Phones: two narrow columns; a tap on the picture opens the view with every action.
+        display=rx.breakpoints(initial="none", sm="flex"),
     )
 
 
@@ -416,9 +541,50 @@ def _ended(item: rx.Var) -> rx.Component:
     )
 
 
+def _select_overlay(item: rx.Var) -> rx.Component:
+    """In Select mode: the whole card is a checkbox (shift-click selects a range)."""
+    chosen = GalleryState.selected.contains(item["id"])
+    return rx.box(
+        rx.center(
+            rx.cond(chosen, rx.icon("check", size=16, color="white")),
+            width="1.6rem",
+            height="1.6rem",
+            border_radius="50%",
+            border="2px solid white",
+            background=rx.cond(chosen, "var(--accent-9)", "var(--black-a6)"),
+            box_shadow="var(--shadow-2)",
+            position="absolute",
+            top="0.6rem",
+            left="0.6rem",
+        ),
+        on_click=lambda e: GalleryState.select_card(item["id"], e["shift_key"]),
+        role="checkbox",
+        aria_checked=rx.cond(chosen, "true", "false"),
+        aria_label="Select: " + item["prompt"].to(str),
+        tab_index=0,
+        custom_attrs={"on_key_down": rx.Var(_js_expr=CLICK_ON_SPACE)},
+        data_testid="select-card",
+        position="absolute",
+        inset="0",
+        z_index="2",
+        cursor="pointer",
+        border_radius="inherit",
+        background=rx.cond(chosen, "var(--accent-a4)", "transparent"),
+        outline=rx.cond(chosen, "3px solid var(--accent-9)", "none"),
+        outline_offset="-3px",
+    )
+
+
+# A checkbox that is a box: Space and Enter toggle it as a click does.
+CLICK_ON_SPACE = (
+    "(e) => { if (e.key === ' ' || e.key === 'Enter') { e.preventDefault(); e.target.click(); } }"
+)
+
+
 def image_card(item: rx.Var) -> rx.Component:
     """One image: skeleton while queued/generating, the picture when done, the reason when not."""
     return rx.card(
+        rx.cond(GalleryState.selecting, _select_overlay(item)),
         rx.vstack(
             rx.match(
                 item["status"],
@@ -456,6 +622,7 @@ def image_card(item: rx.Var) -> rx.Component:
         data_image_id=item["id"],
         data_testid="image-card",
         id="card-" + item["id"].to(str),
+        position="relative",
         width="100%",
         # One card never splits across two masonry columns.
         display="inline-block",
@@ -470,7 +637,7 @@ def delete_dialog() -> rx.Component:
     return rx.alert_dialog.root(
         rx.alert_dialog.content(
             rx.alert_dialog.title("Delete this image?"),
-            rx.alert_dialog.description("The image and its file are removed for good.", size="2"),
+            rx.alert_dialog.description("You can undo this for a few seconds.", size="2"),
             rx.flex(
                 rx.alert_dialog.cancel(rx.button("Keep", variant="soft", color_scheme="gray")),
                 rx.alert_dialog.action(
@@ -484,6 +651,38 @@ def delete_dialog() -> rx.Component:
         ),
         open=GalleryState.pending_delete != "",
         on_open_change=GalleryState.close_delete,
+    )
+
+
+def undo_bar() -> rx.Component:
+    """After a delete, for a few seconds: what was deleted, and Undo."""
+    return rx.cond(
+        GalleryState.undo_ids.length() > 0,
+        rx.hstack(
+            rx.icon("trash-2", size=16, color="var(--gray-11)"),
+            rx.text(GalleryState.undo_text, size="2", weight="medium", white_space="nowrap"),
+            rx.button(
+                rx.icon("undo-2", size=16),
+                "Undo",
+                size="2",
+                variant="solid",
+                on_click=GalleryState.undo_delete,
+            ),
+            role="status",
+            data_testid="undo-bar",
+            align="center",
+            spacing="3",
+            position="fixed",
+            bottom="1.25rem",
+            left="50%",
+            transform="translateX(-50%)",
+            z_index="1000",
+            padding="0.5rem 0.5rem 0.5rem 1rem",
+            border_radius="var(--radius-4)",
+            background="var(--color-panel-solid)",
+            box_shadow="var(--shadow-5)",
+            border="1px solid var(--gray-a5)",
+        ),
     )
 
 
@@ -573,6 +772,276 @@ def _poller() -> rx.Component:
     )
 
 
+def bulk_bar() -> rx.Component:
+    """Select mode: how many are selected and what to do with them (sticks to the top)."""
+    none = GalleryState.selected.length() == 0
+    return rx.flex(
+        rx.text(
+            GalleryState.selected.length().to_string(),
+            " selected",
+            size="2",
+            weight="medium",
+            aria_live="polite",
+            white_space="nowrap",
+        ),
+        rx.button(
+            "Select all on screen", size="2", variant="soft", on_click=GalleryState.select_all
+        ),
+        rx.cond(
+            ~none,
+            rx.button(
+                "Clear",
+                size="2",
+                variant="ghost",
+                color_scheme="gray",
+                on_click=GalleryState.clear_selection,
+            ),
+        ),
+        rx.spacer(),
+        # A native form post: the browser downloads the streamed zip itself.
+        rx.el.form(
+            rx.el.input(type="hidden", name="ids", value=GalleryState.selected_ids),
+            rx.button(
+                rx.icon("download", size=16), "Download", type="submit", size="2", disabled=none
+            ),
+            action=urls.backend(routes.API_IMAGES_ZIP),
+            method="post",
+            on_submit=None,
+            display="inline-flex",
+        ),
+        rx.button(
+            rx.icon("heart", size=16),
+            "Add to favorites",
+            size="2",
+            variant="soft",
+            disabled=none,
+            on_click=GalleryState.bulk_favorite,
+        ),
+        rx.button(
+            rx.icon("trash-2", size=16),
+            "Delete",
+            size="2",
+            variant="soft",
+            color_scheme="red",
+            disabled=none,
+            on_click=GalleryState.ask_bulk_delete(True),
+        ),
+        rx.cond(
+            CollectionsState.collections.length() > 0,
+            rx.select.root(
+                rx.select.trigger(placeholder="Add to collection", aria_label="Add to collection"),
+                rx.select.content(
+                    rx.foreach(
+                        CollectionsState.collections,
+                        lambda c: rx.select.item(c["name"], value=c["id"]),
+                    )
+                ),
+                value="",
+                on_change=CollectionsState.add_selected_to,
+                disabled=none,
+                size="2",
+            ),
+        ),
+        align="center",
+        spacing="2",
+        wrap="wrap",
+        width="100%",
+        padding="0.6rem 0.75rem",
+        border_radius="var(--radius-4)",
+        background="var(--color-panel-solid)",
+        border="1px solid var(--accent-a6)",
+        box_shadow="var(--shadow-3)",
+        position="sticky",
+        top="0.5rem",
+        z_index="5",
+        data_testid="bulk-bar",
+        role="toolbar",
+        aria_label="Selected images",
+    )
+
+
+def bulk_delete_dialog() -> rx.Component:
+    """One confirmation before a bulk delete (then Undo)."""
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(
+                "Delete ", GalleryState.selected.length().to_string(), " images?"
+            ),
+            rx.alert_dialog.description("You can undo this for a few seconds.", size="2"),
+            rx.flex(
+                rx.alert_dialog.cancel(rx.button("Keep", variant="soft", color_scheme="gray")),
+                rx.alert_dialog.action(
+                    rx.button("Delete", color_scheme="red", on_click=GalleryState.bulk_delete)
+                ),
+                spacing="3",
+                justify="end",
+                margin_top="1rem",
+            ),
+            max_width="24rem",
+        ),
+        open=GalleryState.confirm_bulk_delete,
+        on_open_change=GalleryState.ask_bulk_delete,
+    )
+
+
+def _view_bar() -> rx.Component:
+    """All / Favorites and Newest / Oldest, above the cards."""
+    return rx.flex(
+        rx.segmented_control.root(
+            rx.segmented_control.item("All", value="all"),
+            rx.segmented_control.item(
+                rx.hstack(rx.icon("heart", size=14), "Favorites", spacing="1", align="center"),
+                value="favorites",
+            ),
+            value=GalleryState.show,
+            on_change=GalleryState.set_show,
+            aria_label="Show",
+            size="2",
+        ),
+        rx.hstack(
+            rx.select.root(
+                rx.select.trigger(aria_label="Sort", variant="soft", color="gray"),
+                rx.select.content(
+                    rx.select.item("Newest first", value="newest"),
+                    rx.select.item("Oldest first", value="oldest"),
+                ),
+                value=GalleryState.order,
+                on_change=GalleryState.set_order,
+                size="2",
+            ),
+            rx.button(
+                rx.icon(rx.cond(GalleryState.selecting, "x", "square-check"), size=16),
+                rx.cond(GalleryState.selecting, "Done", "Select"),
+                size="2",
+                variant=rx.cond(GalleryState.selecting, "solid", "soft"),
+                on_click=GalleryState.toggle_selecting,
+                aria_pressed=rx.cond(GalleryState.selecting, "true", "false"),
+            ),
+            spacing="2",
+            align="center",
+        ),
+        width="100%",
+        align="center",
+        justify="between",
+        spacing="3",
+        wrap="wrap",
+    )
+
+
+def _collection_chip(item: rx.Var) -> rx.Component:
+    return rx.button(
+        rx.icon(rx.cond(item["share_url"] != "", "globe", "folder"), size=14),
+        item["name"],
+        rx.text.span(item["count"], color="var(--gray-10)"),
+        size="1",
+        variant=rx.cond(CollectionsState.open_collection["id"] == item["id"], "solid", "surface"),
+        color_scheme="gray",
+        on_click=CollectionsState.open_collection_view(item["id"]),
+        aria_label="Open collection " + item["name"].to(str),
+    )
+
+
+def collections_row() -> rx.Component:
+    """The user's collections (open one), and a new one."""
+    return rx.flex(
+        rx.text("Collections", size="2", weight="medium", color_scheme="gray"),
+        rx.foreach(CollectionsState.collections, _collection_chip),
+        rx.popover.root(
+            rx.popover.trigger(
+                rx.button(
+                    rx.icon("folder-plus", size=14), "New collection", size="1", variant="soft"
+                )
+            ),
+            rx.popover.content(
+                rx.form(
+                    rx.vstack(
+                        rx.el.label("Name", html_for="collection-name", style=styles.label_style),
+                        rx.input(id="collection-name", name="name", max_length=80, required=True),
+                        rx.cond(
+                            CollectionsState.collection_error != "",
+                            rx.text(
+                                CollectionsState.collection_error,
+                                color_scheme="red",
+                                size="1",
+                                role="alert",
+                            ),
+                        ),
+                        rx.popover.close(rx.button("Create", type="submit", size="2")),
+                        spacing="2",
+                        align="end",
+                    ),
+                    on_submit=CollectionsState.create_collection,
+                    reset_on_submit=True,
+                ),
+                width="16rem",
+            ),
+        ),
+        align="center",
+        spacing="2",
+        wrap="wrap",
+        width="100%",
+        on_mount=CollectionsState.load_collections,
+        data_testid="collections",
+    )
+
+
+def collection_view() -> rx.Component:
+    """An open collection: its name, its public link, its images."""
+    shared = CollectionsState.open_collection["share_url"] != ""
+    return rx.vstack(
+        rx.flex(
+            rx.button(
+                rx.icon("arrow-left", size=16),
+                "All images",
+                variant="ghost",
+                on_click=CollectionsState.close_collection_view,
+            ),
+            rx.heading(CollectionsState.open_collection["name"], size="4", as_="h3"),
+            rx.spacer(),
+            rx.cond(
+                shared,
+                rx.hstack(
+                    rx.link(
+                        "Public link",
+                        href=CollectionsState.open_collection["share_url"],
+                        is_external=True,
+                        size="2",
+                    ),
+                    rx.button(
+                        "Stop sharing",
+                        size="2",
+                        variant="soft",
+                        color_scheme="gray",
+                        on_click=CollectionsState.share_open_collection(False),
+                    ),
+                    align="center",
+                ),
+                rx.button(
+                    rx.icon("share-2", size=16),
+                    "Share collection",
+                    size="2",
+                    on_click=CollectionsState.share_open_collection(True),
+                ),
+            ),
+            align="center",
+            spacing="3",
+            wrap="wrap",
+            width="100%",
+        ),
+        rx.cond(
+            CollectionsState.collection_items.length() > 0,
+            _grid(CollectionsState.collection_items),
+            rx.text(
+                "Nothing here yet: choose Select, pick images, then Add to collection.",
+                color_scheme="gray",
+            ),
+        ),
+        width="100%",
+        spacing="4",
+        data_testid="collection-view",
+    )
+
+
 def gallery() -> rx.Component:
     """Search box, then the feed (down to this tab's floor) or the search results."""
     return rx.vstack(
@@ -607,41 +1076,66 @@ def gallery() -> rx.Component:
             wrap="wrap",
             spacing="3",
         ),
+        _view_bar(),
+        rx.cond(GalleryState.selecting, bulk_bar()),
+        # What the tab title counts (GalleryState.TITLE_SIGNAL reads it).
+        rx.el.span(
+            id="progress-signal",
+            hidden=True,
+            data_working=UserFeed.working_count,
+            data_done=UserFeed.done_count,
+        ),
         _poller(),
+        collections_row(),
         rx.cond(
-            ~UserFeed.loaded,
-            _skeleton_grid(),
+            CollectionsState.open_collection.contains("id"),
+            collection_view(),
             rx.cond(
-                GalleryState.searching,
+                ~UserFeed.loaded,
+                _skeleton_grid(),
                 rx.cond(
-                    GalleryState.results.length() > 0,
-                    _grid(GalleryState.results),
-                    rx.text("No image matches “", GalleryState.search, "”.", color_scheme="gray"),
-                ),
-                rx.cond(
-                    UserFeed.items.length() > 0,
-                    rx.vstack(
-                        _feed_grid(),
+                    GalleryState.querying,
+                    rx.cond(
+                        GalleryState.results.length() > 0,
+                        _grid(GalleryState.results),
                         rx.cond(
-                            GalleryState.has_more,
-                            rx.center(
-                                rx.button(
-                                    "Load more",
-                                    variant="soft",
-                                    on_click=GalleryState.load_more,
-                                    loading=GalleryState.loading_more,
-                                ),
-                                width="100%",
+                            GalleryState.searching,
+                            rx.text(
+                                "No image matches “", GalleryState.search, "”.", color_scheme="gray"
+                            ),
+                            rx.text(
+                                "No favorites yet: tap the heart on an image to keep it here.",
+                                color_scheme="gray",
                             ),
                         ),
-                        width="100%",
-                        spacing="4",
                     ),
-                    empty_state(),
+                    rx.cond(
+                        UserFeed.items.length() > 0,
+                        rx.vstack(
+                            _feed_grid(),
+                            rx.cond(
+                                GalleryState.has_more,
+                                rx.center(
+                                    rx.button(
+                                        "Load more",
+                                        variant="soft",
+                                        on_click=GalleryState.load_more,
+                                        loading=GalleryState.loading_more,
+                                    ),
+                                    width="100%",
+                                ),
+                            ),
+                            width="100%",
+                            spacing="4",
+                        ),
+                        empty_state(),
+                    ),
                 ),
             ),
         ),
         delete_dialog(),
+        bulk_delete_dialog(),
+        undo_bar(),
         spacing="4",
         width="100%",
     )

@@ -3,7 +3,13 @@
 import reflex as rx
 
 from imagegen import styles
-from imagegen.components.gallery import SIZE_LABELS, STYLE_LABELS, credits_word, regenerate_label
+from imagegen.components.gallery import (
+    SIZE_LABELS,
+    STYLE_LABELS,
+    credits_word,
+    regenerate_label,
+    undo_bar,
+)
 from imagegen.services.generation import QUALITIES
 from imagegen.state.cards import VARIATIONS
 from imagegen.state.gallery import GalleryState
@@ -141,6 +147,19 @@ def _actions() -> rx.Component:
             ),
         ),
         rx.vstack(
+            rx.cond(
+                completed,
+                rx.cond(
+                    V["favorite"] == "1",
+                    _action(
+                        "heart",
+                        "Remove from favorites",
+                        ImageViewState.toggle_favorite_view,
+                        color_scheme="red",
+                    ),
+                    _action("heart", "Add to favorites", ImageViewState.toggle_favorite_view),
+                ),
+            ),
             _action("copy", "Copy prompt", GalleryState.copy_prompt(V["prompt"])),
             _action("wand-sparkles", "Use these settings", ImageViewState.use_view_settings),
             _action("refresh-cw", regenerate_label(V), GalleryState.regenerate(V, 1)),
@@ -293,6 +312,9 @@ def image_view() -> rx.Component:
                     ),
                 ),
                 _delete_confirm(),
+                # After a delete the next image shows: Undo is here (the gallery's is inert
+                # behind the dialog).
+                undo_bar(),
                 # ← / → while the view is open (it is the only thing focusable then).
                 rx.window_event_listener(on_key_down=ImageViewState.key_nav),
                 width="100%",

@@ -398,6 +398,96 @@ def ledger_card() -> rx.Component:
     )
 
 
+def notifications_card() -> rx.Component:
+    """Email when a long job finishes."""
+    return _section(
+        "Notifications",
+        "When a job takes more than a few minutes, we can email you once it is done.",
+        rx.el.label(
+            rx.hstack(
+                rx.switch(
+                    checked=AccountState.email_when_done,
+                    on_change=AccountState.set_email_when_done,
+                    id="email-when-done",
+                ),
+                rx.text("Email me when a long job finishes", size="2"),
+                align="center",
+                spacing="3",
+            ),
+            html_for="email-when-done",
+        ),
+        id="notifications",
+    )
+
+
+def export_card() -> rx.Component:
+    """Export my data: every image plus a JSON of prompts, settings, credits and plans."""
+    status = AccountState.export["status"]
+    return _section(
+        "Export my data",
+        "A zip of every image, with a JSON file of your prompts, settings, dates, credit "
+        "history and plan history. We prepare it in the background; the link works for 24 hours.",
+        rx.cond(
+            AccountState.export.contains("status"),
+            rx.callout(
+                AccountState.export["text"],
+                icon=rx.match(
+                    status,
+                    ("ready", "circle-check"),
+                    ("pending", "loader"),
+                    "info",
+                ),
+                color_scheme=rx.match(
+                    status, ("ready", "green"), ("failed", "red"), ("pending", "blue"), "gray"
+                ),
+                role="status",
+                width="100%",
+            ),
+        ),
+        rx.cond(
+            AccountState.export_error != "",
+            rx.callout(
+                AccountState.export_error,
+                icon="info",
+                color_scheme="amber",
+                role="alert",
+                width="100%",
+            ),
+        ),
+        rx.hstack(
+            rx.cond(
+                status == "ready",
+                rx.link(
+                    rx.button(rx.icon("download", size=16), "Download my data"),
+                    href=AccountState.export["download"],
+                ),
+            ),
+            rx.button(
+                rx.icon("archive", size=16),
+                rx.cond(
+                    AccountState.export.contains("status"), "Start a new export", "Export my data"
+                ),
+                variant=rx.cond(status == "ready", "soft", "solid"),
+                on_click=AccountState.start_export,
+                disabled=status == "pending",
+            ),
+            spacing="3",
+            wrap="wrap",
+        ),
+        rx.cond(
+            status == "pending",
+            rx.moment(
+                interval=3000,
+                format="HH:mm:ss",
+                on_change=AccountState.refresh_export,
+                display="none",
+                aria_hidden="true",
+            ),
+        ),
+        id="export",
+    )
+
+
 def delete_card() -> rx.Component:
     """Delete the account after typing the email."""
     return _section(
@@ -441,6 +531,8 @@ def account() -> rx.Component:
         methods_card(),
         api_keys_card(),
         ledger_card(),
+        notifications_card(),
+        export_card(),
         delete_card(),
         spacing="4",
         width="100%",

@@ -15,7 +15,7 @@ from imagegen.models import User
 from imagegen.providers.compose import get_storage
 from imagegen.providers.oauth import configured_providers
 from imagegen.redis_client import get_redis
-from imagegen.services import accounts, api_keys, credits, flash
+from imagegen.services import accounts, api_keys, credits, exports, flash, library
 from imagegen.settings import get_settings
 from imagegen.state.auth import AuthState
 
@@ -73,6 +73,37 @@ def _load(user_id: str, current_session: str) -> dict[str, list[dict[str, str]]]
     return {"ledger": ledger, "sessions": sessions, "methods": methods, "keys": keys}
 
 
+EXPORT_STATUS = {
+    "pending": "Preparing your archive… this page updates when it is ready.",
+    "failed": "The last export failed. Please try again.",
+    "expired": "Your last export has expired. Start a new one.",
+}
+
+
+def _export_view(user_id: str) -> tuple[dict[str, str], bool]:
+    """The latest export as the Export card shows it, and the email-when-done setting."""
+    uid = uuid.UUID(user_id)
+    with session_scope() as db:
+        user = db.get(User, uid)
+        email_when_done = bool(user and user.email_when_done)
+        export = exports.latest_export(session=db, user_id=uid)
+        if export is None:
+            return {}, email_when_done
+        ready = exports.downloadable(export)
+        status = "ready" if ready else ("expired" if export.status == "ready" else export.status)
+        size = f"{(export.size_bytes or 0) / 1_000_000:,.1f} MB"
+        return {
+            "status": status,
+            "text": (
+                f"Ready: {export.image_count or 0} images, {size}. The link works until "
+                f"{export.expires_at:%b %-d, %H:%M} UTC."
+                if ready and export.expires_at
+                else EXPORT_STATUS.get(status, "")
+            ),
+            "download": urls.backend(routes.export_download_url(export.id)) if ready else "",
+        }, email_when_done
+
+
 class AccountState(AuthState):
     """What the account page shows and changes."""
 
@@ -92,6 +123,11 @@ class AccountState(AuthState):
     profile_error: str = ""
     password_error: str = ""
     delete_error: str = ""
+    # The latest data export ({}: none yet): status, its words, the download link when ready.
+    export: dict[str, str] = {}
+    export_error: str = ""
+    # Email me when a long job finishes.
+    email_when_done: bool = False
 
     @rx.event
     async def load(self) -> None:
@@ -101,7 +137,52 @@ class AccountState(AuthState):
         data = await asyncio.to_thread(_load, self._user_id, self._session_id)
         self.ledger, self.sessions, self.methods = data["ledger"], data["sessions"], data["methods"]
         self.api_keys = data["keys"]
+        self.export, self.email_when_done = await asyncio.to_thread(_export_view, self._user_id)
         self.loaded = True
+
+    @rx.event
+    async def start_export(self):
+        """Export my data: a worker prepares the archive; this card shows it when ready."""
+        from workers.export_data import enqueue_export  # the broker, only when used
+
+        if not await self._refresh_user():
+            return
+        user_id = uuid.UUID(self._user_id)
+
+        def work() -> None:
+            with session_scope() as db:
+                exports.request_export(session=db, user_id=user_id, enqueue=enqueue_export)
+
+        self.export_error = ""
+        try:
+            await asyncio.to_thread(work)
+        except ImagegenError as exc:
+            self.export_error = str(exc)
+        self.export, self.email_when_done = await asyncio.to_thread(_export_view, self._user_id)
+
+    @rx.event
+    async def refresh_export(self, _tick: str = ""):
+        """While an export is being prepared: look again (a hidden clock ticks this)."""
+        if self._user_id and self.export.get("status") == "pending":
+            self.export, _ = await asyncio.to_thread(_export_view, self._user_id)
+
+    @rx.event
+    async def set_email_when_done(self, enabled: bool):
+        """The "Email me when a long job finishes" switch."""
+        if not await self._refresh_user():
+            return None
+        user_id, on = uuid.UUID(self._user_id), bool(enabled)
+
+        def work() -> None:
+            with session_scope() as db:
+                library.set_email_when_done(session=db, user_id=user_id, enabled=on)
+
+        await asyncio.to_thread(work)
+        self.email_when_done = on
+        return rx.toast.success(
+            "We will email you when a long job finishes" if on else "No more emails for jobs",
+            duration=2000,
+        )
 
     @rx.var
     def api_base_url(self) -> str:

@@ -101,6 +101,8 @@ def card(image: Image) -> dict[str, str]:
         "aspect": image.size.replace("x", " / "),
         # Height as a share of the width, for placeholders that keep the final shape.
         "pad": f"{100 * _ratio(image.size):.2f}%",
+        # "1" when the owner put a heart on it ("" otherwise: card fields are strings).
+        "favorite": "1" if image.favorite else "",
         # The public link while the owner shares it ("" when private).
         "share_url": share_url(image.share_token) if image.share_token else "",
         # While queued: "3rd in line" and "ready in about 40 s" ("" otherwise, or unknown).

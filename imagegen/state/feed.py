@@ -57,6 +57,16 @@ class UserFeed(rx.SharedState):
         """Some card is still queued or generating."""
         return any(c["status"] in ("queued", "generating") for c in self.items)
 
+    @rx.var
+    def working_count(self) -> int:
+        """Cards queued or generating (the tab title counts them)."""
+        return sum(c["status"] in ("queued", "generating") for c in self.items)
+
+    @rx.var
+    def done_count(self) -> int:
+        """Finished cards (the tab title counts the new ones while the tab is away)."""
+        return sum(c["status"] == "completed" for c in self.items)
+
     def _apply_snapshot(self, snap: feed.FeedSnapshot) -> None:
         self._replace_range([card(image) for image in snap.images], upper=None, more=snap.more)
         self._apply_balance(snap)

@@ -2,6 +2,7 @@
 
 import asyncio
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import reflex as rx
@@ -10,9 +11,9 @@ from imagegen import routes
 from imagegen.db import session_scope
 from imagegen.errors import ImagegenError, OutOfCredits
 from imagegen.models import User
-from imagegen.providers.compose import get_moderator, get_storage
+from imagegen.providers.compose import get_moderator
 from imagegen.redis_client import get_redis
-from imagegen.services import auth, feed, generation, intake
+from imagegen.services import auth, feed, generation, intake, library
 from imagegen.settings import get_settings
 from imagegen.state.auth import AuthState
 from imagegen.state.cards import card, parse_sort_key
@@ -33,6 +34,40 @@ def _image_id(value: object) -> str:
         return str(uuid.UUID(value))
     except ValueError:
         return ""
+
+
+# The tab title while images are made: "⏳ 2 generating · imagegen", then, if they finished
+# while the tab was in the background, "✓ 2 ready · imagegen" until it is looked at again.
+# Reads the counts the gallery renders into #progress-signal; installed once per tab.
+TITLE_SIGNAL = """(() => {
+  if (window.__imagegenTitle) return;
+  window.__imagegenTitle = true;
+  let base = '', seen = null, ready = 0;
+  const away = () => document.hidden || !document.hasFocus();
+  const ours = (t) => t.startsWith('\u23f3') || t.startsWith('\u2713');
+  const tick = () => {
+    const el = document.getElementById('progress-signal');
+    if (!ours(document.title)) base = document.title;
+    if (!el) { seen = null; ready = 0; if (base && document.title !== base) document.title = base; return; }
+    const working = Number(el.dataset.working) || 0, done = Number(el.dataset.done) || 0;
+    if (seen === null || !away() || done < seen) { seen = done; ready = 0; }
+    else { ready = done - seen; }
+    const want = working > 0 ? `\u23f3 ${working} generating \u00b7 imagegen`
+      : ready > 0 ? `\u2713 ${ready} ready \u00b7 imagegen` : base;
+    if (want && document.title !== want) document.title = want;
+  };
+  setInterval(tick, 500);
+  window.addEventListener('focus', tick);
+  document.addEventListener('visibilitychange', tick);
+})()"""
+
+# Prompts this long are being written, not looked up: no suggestions then.
+SUGGEST_UP_TO = 200
+# How many images a search, the Favorites filter or oldest-first shows.
+QUERY_LIMIT = 48
+# How long the Undo bar stays after a delete (the server keeps deleted images restorable for
+# UNDO_DELETE_SECONDS, at least as long).
+UNDO_SHOWN_SECONDS = 8
 
 
 # Scrolls a new card into view on narrow screens only (on a desktop the form stays put and
@@ -63,11 +98,29 @@ class GalleryState(AuthState):
     # Older images exist below the floor.
     has_more: bool = False
     loading_more: bool = False
-    # Search: the words, and their results (replaces the feed while set).
+    # Search: the words, and their results (replace the feed while a search, the Favorites
+    # filter or the oldest-first order is on).
     search: str = ""
     results: list[dict[str, str]] = []
+    # Recent prompts offered under the prompt box while it has focus.
+    suggestions: list[str] = []
+    suggest_open: bool = False
+    # The filter ("all" / "favorites") and the order ("newest" / "oldest") of the gallery.
+    show: str = "all"
+    order: str = "newest"
     # The image whose delete confirmation is open.
     pending_delete: str = ""
+    # The images of the last delete while it can be undone ([]: no Undo bar), and its words.
+    undo_ids: list[str] = []
+    undo_text: str = ""
+    # Backend only: which delete the Undo bar stands for (a newer one replaces it).
+    _undo_batch: int = 0
+    # Bulk select: the mode is on; the selected images (in gallery order); the bulk delete
+    # confirmation is open; the last card clicked (where a shift-click range starts).
+    selecting: bool = False
+    selected: list[str] = []
+    confirm_bulk_delete: bool = False
+    _anchor: str = ""
     # Backend only: this tab's gallery was loaded; the next home on_load keeps it as it is
     # (back from an image's view) and focuses the card of `_return_to`.
     _gallery_loaded: bool = False
@@ -107,6 +160,16 @@ class GalleryState(AuthState):
         """A search is active."""
         return self.search.strip() != ""
 
+    @rx.var
+    def selected_ids(self) -> str:
+        """The selected ids as the zip form sends them (comma-separated)."""
+        return ",".join(self.selected)
+
+    @rx.var
+    def querying(self) -> bool:
+        """The gallery shows `results` (a search, Favorites or oldest first), not the feed."""
+        return self.search.strip() != "" or self.show != "all" or self.order != "newest"
+
     # -- loading ------------------------------------------------------------
 
     @rx.event
@@ -117,6 +180,7 @@ class GalleryState(AuthState):
         """
         if not self._user_id:
             return
+        yield rx.call_script(TITLE_SIGNAL)
         if self._keep_view and self._gallery_loaded:
             self._keep_view = False
             await self._refresh_credits()
@@ -137,7 +201,7 @@ class GalleryState(AuthState):
             self.has_more = snap.more
             self.floor = card(snap.images[-1])["key"] if snap.more else ""
             self._gallery_loaded = True
-        self.search, self.results = "", []
+        self.search, self.results, self.show, self.order = "", [], "all", "newest"
 
     @rx.event
     async def refetch(self, _tick: str = ""):
@@ -182,15 +246,39 @@ class GalleryState(AuthState):
     async def set_search(self, value: str):
         """Search prompts (full-text); an empty box shows the gallery again."""
         self.search = value[:200] if isinstance(value, str) else ""
-        if not self.search.strip() or not self._user_id:
+        await self._query()
+
+    @rx.event
+    async def set_show(self, value: str | list[str]):
+        """All images, or only the favorites."""
+        if value in ("all", "favorites"):
+            self.show = value
+            await self._query()
+
+    @rx.event
+    async def set_order(self, value: str):
+        """Newest or oldest first."""
+        if value in ("newest", "oldest"):
+            self.order = value
+            await self._query()
+
+    async def _query(self) -> None:
+        """Fill `results` for the search, filter and order (nothing while the feed shows)."""
+        if not self.querying or not self._user_id:
             self.results = []
             return
-        words = self.search
+        user_id, words = uuid.UUID(self._user_id), self.search
+        favorites, oldest = self.show == "favorites", self.order == "oldest"
 
         def find() -> list[dict[str, str]]:
             with session_scope() as db:
                 images = generation.list_images(
-                    session=db, user_id=uuid.UUID(self._user_id), search=words, limit=48
+                    session=db,
+                    user_id=user_id,
+                    search=words,
+                    favorites=favorites,
+                    oldest_first=oldest,
+                    limit=QUERY_LIMIT,
                 )
                 return [card(image) for image in images]
 
@@ -199,10 +287,47 @@ class GalleryState(AuthState):
     # -- the form -----------------------------------------------------------
 
     @rx.event
-    def set_prompt(self, value: str) -> None:
-        """Keep the prompt (the counter and the cost follow)."""
+    async def set_prompt(self, value: str) -> None:
+        """Keep the prompt (the counter and the cost follow); the recent prompts that contain
+        what is typed are offered (Esc closes them until the next keystroke).
+        """
         self.prompt = value[:PROMPT_KEPT] if isinstance(value, str) else ""
         self.form_error = ""
+        self.suggest_open = True
+        await self._suggest()
+
+    # -- prompt suggestions (the user's recent prompts) --------------------------
+
+    @rx.event
+    async def open_suggestions(self) -> None:
+        """The prompt box got focus: offer recent prompts that contain what is typed."""
+        self.suggest_open = True
+        await self._suggest()
+
+    async def _suggest(self) -> None:
+        if not self._user_id or len(self.prompt) > SUGGEST_UP_TO:
+            self.suggestions = []  # a long prompt is being written, not looked up
+            return
+        user_id, typed = uuid.UUID(self._user_id), self.prompt
+
+        def recent() -> list[str]:
+            with session_scope() as db:
+                return library.recent_prompts(session=db, user_id=user_id, typed=typed)
+
+        self.suggestions = await asyncio.to_thread(recent)
+
+    @rx.event
+    def close_suggestions(self) -> None:
+        """Esc, a click elsewhere, or a pick."""
+        self.suggest_open = False
+
+    @rx.event
+    def pick_suggestion(self, prompt: str):
+        """Put a recent prompt in the box (only one that was offered)."""
+        self.suggest_open = False
+        if prompt in self.suggestions:
+            self.prompt, self.form_error = prompt, ""
+        return rx.call_script("document.getElementById('prompt')?.focus()")
 
     # The pickers' setters keep only the values the pickers offer (anything else is ignored).
 
@@ -238,7 +363,7 @@ class GalleryState(AuthState):
         sent = form_data.get("prompt", self.prompt) if isinstance(form_data, dict) else None
         prompt = sent if isinstance(sent, str) else self.prompt
         self.prompt, self.form_error, self.out_of_credits = prompt[:PROMPT_KEPT], "", False
-        self.submitting = True
+        self.submitting, self.suggest_open = True, False
         yield
         try:
             submitted = await asyncio.to_thread(
@@ -361,9 +486,154 @@ class GalleryState(AuthState):
 
     @rx.event
     async def confirm_delete(self):
-        """Delete the image (row and stored file)."""
+        """Delete the image; Undo brings it back for a few seconds."""
         image_id, self.pending_delete = self.pending_delete, ""
-        await self._act(image_id, "delete")
+        return await self._delete([image_id])
+
+    async def _delete(self, image_ids: list[str]) -> Any:
+        """Soft-delete the user's images, take their cards away (every tab) and offer Undo.
+
+        Returns:
+            The event that hides the Undo bar later (None when nothing was deleted).
+        """
+        ids = [i for i in (_image_id(raw) for raw in image_ids) if i]
+        user_id = await self._verified_user_id()
+        if user_id is None or not ids:
+            return None
+        try:
+            await asyncio.to_thread(_delete, user_id, ids)
+        except ImagegenError as exc:
+            return rx.toast.error(str(exc), duration=4000)
+        shared = await self.get_state(UserFeed)
+        gone = set(ids)
+        shared.items = [c for c in shared.items if c["id"] not in gone]
+        self.results = [c for c in self.results if c["id"] not in gone]
+        await self._refresh_credits()  # a queued image deleted is refunded
+        self.undo_ids = ids
+        self.undo_text = "Image deleted" if len(ids) == 1 else f"{len(ids)} images deleted"
+        self._undo_batch += 1
+        return GalleryState.hide_undo(self._undo_batch)
+
+    @rx.event(background=True)
+    async def hide_undo(self, batch: int):
+        """Take the Undo bar away after a few seconds (unless a newer delete replaced it)."""
+        await asyncio.sleep(UNDO_SHOWN_SECONDS)
+        async with self:
+            if self._undo_batch == batch:
+                self.undo_ids, self.undo_text = [], ""
+
+    @rx.event
+    async def undo_delete(self):
+        """Bring back the images of the last delete (every tab shows them again)."""
+        ids, self.undo_ids, self.undo_text = self.undo_ids, [], ""
+        user_id = await self._verified_user_id()
+        if user_id is None or not ids:
+            return None
+        try:
+            restored = await asyncio.to_thread(_restore, user_id, ids)
+        except ImagegenError as exc:
+            return rx.toast.error(str(exc), duration=4000)
+        shared = await self.get_state(UserFeed)
+        for item in restored:
+            shared._upsert(item)
+        await self._query()
+        await self._refresh_credits()
+        return rx.toast.success("Restored", duration=1500)
+
+    # -- bulk select ------------------------------------------------------------
+
+    async def _shown_ids(self) -> list[str]:
+        """The ids of the cards this tab shows, in their order."""
+        if self.querying:
+            return [c["id"] for c in self.results]
+        floor = self.floor
+        return [c["id"] for c in (await self.get_state(UserFeed)).items if c["key"] >= floor]
+
+    @rx.event
+    def toggle_selecting(self) -> None:
+        """Enter or leave Select mode (leaving clears the selection)."""
+        self.selecting = not self.selecting
+        self.selected, self._anchor, self.confirm_bulk_delete = [], "", False
+
+    @rx.event
+    async def select_card(self, image_id: str, shift: bool = False) -> None:
+        """A click on a card in Select mode toggles it; a shift-click selects the range from
+        the last card clicked.
+        """
+        image_id = _image_id(image_id)
+        if not self.selecting or not image_id:
+            return
+        shown = await self._shown_ids()
+        if image_id not in shown:
+            return
+        chosen = set(self.selected)
+        if shift is True and self._anchor in shown:
+            start, end = sorted((shown.index(self._anchor), shown.index(image_id)))
+            chosen.update(shown[start : end + 1])
+        elif image_id in chosen:
+            chosen.discard(image_id)
+        else:
+            chosen.add(image_id)
+        self._anchor = image_id
+        self.selected = [i for i in shown if i in chosen]
+
+    @rx.event
+    async def select_all(self) -> None:
+        """Select every card shown."""
+        if self.selecting:
+            self.selected = await self._shown_ids()
+
+    @rx.event
+    def clear_selection(self) -> None:
+        """Select nothing (Select mode stays on)."""
+        self.selected, self._anchor = [], ""
+
+    @rx.event
+    def ask_bulk_delete(self, open_: bool = True) -> None:
+        """Open or close the confirmation of a bulk delete."""
+        self.confirm_bulk_delete = bool(open_) and bool(self.selected)
+
+    @rx.event
+    async def bulk_delete(self):
+        """Delete the selected images (Undo brings them all back)."""
+        ids, self.confirm_bulk_delete = self.selected, False
+        hide_later = await self._delete(ids)
+        if self.undo_ids and set(self.undo_ids) == set(ids):
+            self.selected, self._anchor = [], ""
+        return hide_later
+
+    @rx.event
+    async def bulk_favorite(self):
+        """Put a heart on every selected image."""
+        error = await self._favorite(self.selected, True)
+        if error is not None:
+            return error
+        count = len(self.selected)
+        return rx.toast.success(
+            f"{count} image{'s' if count != 1 else ''} added to favorites", duration=2000
+        )
+
+    @rx.event
+    async def toggle_favorite(self, image_id: str, favorite: bool):
+        """Put a heart on an image, or take it off (every tab shows it)."""
+        return await self._favorite([image_id], favorite)
+
+    async def _favorite(self, image_ids: list[str], favorite: bool) -> Any:
+        ids = [i for i in (_image_id(raw) for raw in image_ids) if i]
+        user_id = await self._verified_user_id()
+        if user_id is None or not ids:
+            return None
+        try:
+            cards = await asyncio.to_thread(_set_favorite, user_id, ids, bool(favorite))
+        except ImagegenError as exc:
+            return rx.toast.error(str(exc), duration=4000)
+        shared = await self.get_state(UserFeed)
+        changed = {c["id"]: c for c in cards}
+        for item in cards:
+            if any(c["id"] == item["id"] for c in shared.items):
+                shared._upsert(item)
+        self.results = [changed.get(c["id"], c) for c in self.results]
+        return None
 
     @rx.event
     async def cancel_image(self, image_id: str):
@@ -473,17 +743,37 @@ def _submit(
         return [card(image) for image in images], snap
 
 
+def _delete(user_id: str, image_ids: list[str]) -> None:
+    """Soft-delete the user's images (all or none); restorable for UNDO_DELETE_SECONDS."""
+    with session_scope() as db:
+        library.delete_images(session=db, user_id=uuid.UUID(user_id), image_ids=image_ids)
+
+
+def _set_favorite(user_id: str, image_ids: list[str], favorite: bool) -> list[dict[str, str]]:
+    """Hearts on (or off) the user's images (all or none); their new cards."""
+    with session_scope() as db:
+        images = library.set_favorite(
+            session=db, user_id=uuid.UUID(user_id), image_ids=image_ids, favorite=favorite
+        )
+        return [card(image) for image in images]
+
+
+def _restore(user_id: str, image_ids: list[str]) -> list[dict[str, str]]:
+    """Undo: the restored images' cards."""
+    window = timedelta(seconds=get_settings().undo_delete_seconds)
+    with session_scope() as db:
+        images = library.restore_images(
+            session=db, user_id=uuid.UUID(user_id), image_ids=image_ids, window=window
+        )
+        return [card(image) for image in images]
+
+
 def _act(user_id: str, image_id: str, action: str) -> dict[str, str] | None:
     """Run a per-image action; returns the updated card, or None when it is gone/hidden."""
     uid = uuid.UUID(user_id)
     with session_scope() as db:
-        if action == "delete":
-            generation.delete_image(
-                session=db,
-                user_id=uid,
-                image_id=image_id,
-                delete_file=lambda key, file_id: get_storage().delete(key=key, file_id=file_id),
-            )
+        if action == "delete":  # soft: restorable for UNDO_DELETE_SECONDS
+            library.delete_images(session=db, user_id=uid, image_ids=[image_id])
             return None
         if action == "cancel":
             return card(generation.cancel_generation(session=db, user_id=uid, image_id=image_id))

@@ -11,7 +11,7 @@ from imagegen.errors import ImagegenError, ImageNotFound
 from imagegen.services import generation
 from imagegen.state.cards import card
 from imagegen.state.feed import UserFeed
-from imagegen.state.gallery import GalleryState, _act
+from imagegen.state.gallery import TITLE_SIGNAL, GalleryState, _act
 
 
 def _view(user_id: str, image_id: str) -> tuple[dict[str, str], str, str] | None:
@@ -50,6 +50,7 @@ class ImageViewState(GalleryState):
             return
         if not self._gallery_loaded:
             await self._load_gallery()  # opened directly: the gallery loads underneath
+            yield rx.call_script(TITLE_SIGNAL)
         self._keep_view = True
         image_id = self._image_id()
         found = await asyncio.to_thread(_view, self._user_id, image_id)
@@ -117,6 +118,21 @@ class ImageViewState(GalleryState):
         return rx.toast.info("The link no longer works", duration=2000)
 
     @rx.event
+    async def toggle_favorite_view(self):
+        """Heart (or un-heart) the viewed image."""
+        image_id = self.view.get("id", "")
+        error = await self._favorite([image_id], not self.view.get("favorite"))
+        if error is not None:
+            return error
+        shared = await self.get_state(UserFeed)
+        updated = next((c for c in shared.items if c["id"] == image_id), None)
+        if updated is not None:
+            self.view = updated
+        else:
+            self.view = {**self.view, "favorite": "" if self.view.get("favorite") else "1"}
+        return None
+
+    @rx.event
     def ask_delete_view(self, open_: bool = True) -> None:
         """Open or close the delete confirmation."""
         self.view_confirm_delete = open_
@@ -126,14 +142,14 @@ class ImageViewState(GalleryState):
         """Delete the image, then show the next one (or the gallery)."""
         self.view_confirm_delete = False
         following = self.view_next or self.view_prev
-        _, error = await self._act_on_view("delete")
-        if error:
-            return rx.toast.error(error)
-        self._return_to = ""
-        toast = rx.toast.success("Image deleted", duration=2000)
+        image_id = self.view.get("id", "")
+        hide_later = await self._delete([image_id])
+        if self.undo_ids != [image_id]:  # not deleted: hide_later is the error toast
+            return hide_later
+        self.view, self._return_to = {}, ""
         if following:
-            return [rx.redirect(routes.image_path(following), replace=True), toast]
-        return [rx.redirect(routes.HOME), toast]
+            return [rx.redirect(routes.image_path(following), replace=True), hide_later]
+        return [rx.redirect(routes.HOME), hide_later]
 
     async def _act_on_view(self, action: str) -> tuple[dict[str, str] | None, str]:
         """Run a card action on the viewed image; keep the view and the feed in step.
