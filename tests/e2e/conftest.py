@@ -9,9 +9,11 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from tests.support.stack import CHROMIUM, CHROMIUM_ARGS
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
-    """One headless Chromium for the session."""
+    """One headless Chromium for the browser tests. Package scope: Playwright's sync API runs
+    an event loop in the test thread while it is open, which asyncio tests after these (and
+    any `asyncio.run`) cannot share."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser

@@ -43,8 +43,8 @@ def test_pickers_still_take_their_choices(gallery) -> None:
     assert gallery.style == next(iter(generation.STYLES))
 
 
-def test_the_prompt_is_kept_to_a_bound(gallery) -> None:
-    GalleryState.set_prompt.fn(gallery, HUGE)
+async def test_the_prompt_is_kept_to_a_bound(gallery) -> None:
+    await GalleryState.set_prompt.fn(gallery, HUGE)
     assert len(gallery.prompt) == PROMPT_KEPT
 
 
