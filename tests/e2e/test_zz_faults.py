@@ -2,7 +2,6 @@
 the worker and the relay reconnect, the image still completes and shows in both tabs, and the
 same tabs keep working without a reload. The app runs on a Redis server of its own."""
 
-import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,20 @@ pytestmark = pytest.mark.e2e
 def _generate(page, prompt: str) -> None:
     page.get_by_role("textbox", name="Prompt").fill(prompt)
     page.get_by_role("button", name="Generate").click()
+
+
+def _seconds_since_completed(email: str, prompt: str) -> float:
+    """How long ago (database clock) the user's image with this prompt completed."""
+    with session_scope() as db:
+        return float(
+            db.execute(
+                text(
+                    "SELECT extract(epoch FROM now() - i.completed_at) FROM image i "
+                    'JOIN "user" u ON u.id = i.user_id WHERE u.email = :e AND i.prompt = :p'
+                ),
+                {"e": email, "p": prompt},
+            ).scalar_one()
+        )
 
 
 def _status(email: str) -> list[str]:
@@ -69,12 +82,14 @@ def test_redis_restart_during_generation_with_tabs_open(
 
             # The same tabs, no reload: the next image goes through the new Redis, live.
             after = "Painted after Redis came back"
-            started = time.monotonic()
             _generate(second, after)
+            # The worker's consumer reconnects with Dramatiq's own back-off first, so the job
+            # may start late; what must be fast is the push once it completed.
             for tab in (first, second):
-                expect(tab.get_by_role("img", name=after)).to_be_visible(timeout=30_000)
+                expect(tab.get_by_role("img", name=after)).to_be_visible(timeout=60_000)
                 expect(tab.get_by_text("8 credits left")).to_be_visible()
-            assert time.monotonic() - started < 14  # pushed, not found by the 15 s reconcile
+            shown_after = _seconds_since_completed(email, after)
+            assert shown_after < 14  # pushed, not found by the 15 s reconcile
             context.close()
 
     with session_scope() as db:
