@@ -39,9 +39,9 @@ nginx:
 	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || { apt-get update -q && apt-get install -y -q nginx; }
 
 ## Every test: unit and service tests against the real PostgreSQL/Redis, browser tests, and
-## the README's deployment behind nginx.
+## the README's deployment behind nginx (two pytest processes side by side: scripts/test.sh).
 test: setup services chromium nginx
-	$(PY) -m pytest -p no:cacheprovider
+	PY=$(PY) bash scripts/test.sh $(ARGS)
 
 test-fast: setup services
 	$(PY) -m pytest -p no:cacheprovider -m "not e2e and not deploy"

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from imagegen.errors import CollectionNotFound, InvalidInput
 from imagegen.models import Collection, CollectionImage, Image, utcnow
 from imagegen.services import library
-from imagegen.services.generation import PAGE_SIZE
+from imagegen.services.generation import page_size
 
 MAX_NAME = 80
 MAX_COLLECTIONS = 200
@@ -223,7 +223,7 @@ def collection_images(
     session: Session,
     user_id: uuid.UUID,
     collection_id: uuid.UUID | str,
-    limit: int = PAGE_SIZE,
+    limit: int | None = None,
     offset: int = 0,
 ) -> list[Image]:
     """The collection's images, newest first.
@@ -239,7 +239,7 @@ def collection_images(
             .where(CollectionImage.collection_id == collection.id, *_visible(user_id))
             .order_by(col(Image.created_at).desc(), col(Image.id).desc())
             .offset(offset)
-            .limit(limit)
+            .limit(page_size() if limit is None else limit)
         )
     )
 

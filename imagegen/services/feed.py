@@ -32,14 +32,13 @@ def snapshot(
     user = session.get(User, user_id)
     if user is None:
         return None
+    size = generation.page_size()
     page = (
-        generation.list_images(session=session, user_id=user_id, limit=generation.PAGE_SIZE + 1)
-        if images
-        else []
+        generation.list_images(session=session, user_id=user_id, limit=size + 1) if images else []
     )
     return FeedSnapshot(
-        images=page[: generation.PAGE_SIZE],
-        more=len(page) > generation.PAGE_SIZE,
+        images=page[:size],
+        more=len(page) > size,
         balance=credits.get_balance(
             session=session,
             user_id=user_id,

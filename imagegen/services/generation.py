@@ -21,7 +21,7 @@ from imagegen.errors import ImageNotFound, InvalidInput, TooManyInProgress
 from imagegen.models import ACTIVE_STATUSES, PLAN_LABELS, Image, User, utcnow
 from imagegen.redis_client import get_redis
 from imagegen.services import credits, fair_queue
-from imagegen.settings import Settings
+from imagegen.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,6 @@ SIZES = ("1024x1024", "1536x1024", "1024x1536")
 QUALITIES = ("low", "medium", "high")
 MAX_COUNT = 4
 MAX_PROMPT = 4000
-PAGE_SIZE = 24
 
 # Style presets: the label users pick and the words appended to their prompt.
 STYLES: dict[str, str] = {
@@ -350,11 +349,16 @@ def prompt_matches(search: str) -> ColumnElement[bool] | None:
     )
 
 
+def page_size() -> int:
+    """Images per gallery page (GALLERY_PAGE_SIZE)."""
+    return get_settings().gallery_page_size
+
+
 def list_images(
     *,
     session: Session,
     user_id: uuid.UUID,
-    limit: int = PAGE_SIZE,
+    limit: int | None = None,
     before: tuple[datetime, uuid.UUID] | None = None,
     search: str = "",
     favorites: bool = False,
@@ -365,7 +369,7 @@ def list_images(
     Args:
         session: the caller's session.
         user_id: whose gallery.
-        limit: page size.
+        limit: how many (default: the gallery page size).
         before: the (created_at, id) of the last image already shown.
         search: words that must all appear in the prompt (as typed, or by English stem).
         favorites: only the images with a heart.
@@ -401,7 +405,7 @@ def list_images(
         stmt = stmt.order_by(col(Image.created_at).asc(), col(Image.id).asc())
     else:
         stmt = stmt.order_by(col(Image.created_at).desc(), col(Image.id).desc())
-    return list(session.exec(stmt.limit(limit)))
+    return list(session.exec(stmt.limit(page_size() if limit is None else limit)))
 
 
 def neighbours(*, session: Session, image: Image) -> tuple[Image | None, Image | None]:

@@ -223,6 +223,7 @@ class GalleryState(AuthState):
         yield
         floor = self.floor
         cursor = parse_sort_key(floor)
+        size = generation.page_size()
 
         def page() -> list[dict[str, str]]:
             with session_scope() as db:
@@ -230,13 +231,13 @@ class GalleryState(AuthState):
                     session=db,
                     user_id=uuid.UUID(self._user_id),
                     before=cursor,
-                    limit=generation.PAGE_SIZE + 1,
+                    limit=size + 1,
                 )
                 return [card(image) for image in images]
 
         cards = await asyncio.to_thread(page)
-        more = len(cards) > generation.PAGE_SIZE
-        cards = cards[: generation.PAGE_SIZE]
+        more = len(cards) > size
+        cards = cards[:size]
         (await self.get_state(UserFeed))._replace_range(cards, upper=floor, more=more)
         self.floor = cards[-1]["key"] if more else ""
         self.has_more = more

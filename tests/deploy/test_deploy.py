@@ -22,7 +22,7 @@ import redis
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.fixtures.users import unique_email
-from tests.support.stack import CHROMIUM, CHROMIUM_ARGS, free_port
+from tests.support.stack import CHROMIUM, CHROMIUM_ARGS, die_with_parent, free_port
 
 pytestmark = [pytest.mark.deploy, pytest.mark.commits]
 
@@ -113,6 +113,7 @@ def _start(cmd: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
 
 

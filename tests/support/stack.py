@@ -38,6 +38,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def die_with_parent() -> None:
+    """In a child, before exec: SIGTERM when the test process dies, however it dies (a killed
+    pytest must not leave an app whose worker takes the next run's jobs). Linux only."""
+    import ctypes
+
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 300) -> None:
     """Until /api/ready (engines, schema, start-up work) and the login page answer 200."""
     deadline = time.monotonic() + timeout
@@ -83,6 +91,7 @@ def running_app(env_overrides: dict[str, str], log: Path) -> Iterator[str]:
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
     try:
         wait_until_up(url, proc, log)

@@ -23,6 +23,7 @@ from imagegen.models import CreditLedger, Image
 from imagegen.services import generation
 from imagegen.settings import get_settings
 from tests.fixtures.users import create_user
+from tests.support.stack import die_with_parent
 
 pytestmark = pytest.mark.commits
 
@@ -50,6 +51,7 @@ def worker_process(data_dir: Path, *, delay: float) -> Iterator[subprocess.Popen
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
+        preexec_fn=die_with_parent,
     )
     try:
         yield proc
