@@ -181,20 +181,22 @@ def _options(request_id: str | None) -> dict[str, str]:
     return {"request_id": request_id} if request_id else {}
 
 
-def enqueue_generation(image_ids: list[str]) -> None:
+def enqueue_generation(image_ids: list[str], *, owner: tuple[uuid.UUID, str] | None = None) -> None:
     """Put the images at the end of their owner's line and send one ticket each (called after
-    the submitting transaction commits).
+    the submitting transaction commits). `owner` (user id, plan) saves looking it up.
     """
     if not image_ids:
         return
-    with session_scope() as db:
-        owner = db.exec(
-            select(User.id, User.plan)
-            .join(Image, col(Image.user_id) == User.id)
-            .where(Image.id == uuid.UUID(image_ids[0]))
-        ).first()
     if owner is None:
-        return  # deleted in the meantime
+        with session_scope() as db:
+            found = db.exec(
+                select(User.id, User.plan)
+                .join(Image, col(Image.user_id) == User.id)
+                .where(Image.id == uuid.UUID(image_ids[0]))
+            ).first()
+        if found is None:
+            return  # deleted in the meantime
+        owner = (found[0], found[1])
     request_id = logs.request_id.get()
     client = get_redis()
     fair_queue.push(
