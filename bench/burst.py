@@ -8,7 +8,10 @@ alone and merges its figures (medians of the runs) into bench/results.json.
 import asyncio
 import contextlib
 import json
+import os
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -39,7 +42,7 @@ def tree_cpu(url: str) -> float:
     return total
 
 
-async def _burst(url: str, users: list) -> dict:
+async def _burst(url: str, users: list, *, profile: bool = False) -> dict:
     from bench import live
     from imagegen.state.feed import UserFeed
     from imagegen.state.gallery import GalleryState
@@ -47,13 +50,34 @@ async def _burst(url: str, users: list) -> dict:
     feed, form = UserFeed.get_full_name(), GalleryState.get_full_name()
     tabs = await asyncio.gather(*(live._connect(url, cookie, feed) for _, cookie in users))
     await asyncio.sleep(3)
+    spy = _start_profile(url) if profile else None
     cpu_before = tree_cpu(url)
     result = await live._submits(tabs, feed, form, lambda _n: 0.0, rounds=1)
     await asyncio.sleep(0.5)  # the last deltas are out; the tabs are quiet
     cpu = tree_cpu(url) - cpu_before
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(timeout=60)
     await asyncio.gather(*(tab.close() for tab in tabs))
     result["web_cpu_ms_per_submit"] = round(cpu * 1000 / max(result["samples"], 1), 2)
     return result
+
+
+def _start_profile(url: str) -> "subprocess.Popen[bytes] | None":
+    """BENCH_PROFILE=file: py-spy records the web tree (collapsed stacks) during the burst."""
+    profile = os.environ.get("BENCH_PROFILE")
+    if not profile:
+        return None
+    spy = subprocess.Popen(
+        [
+            *("py-spy", "record", "-p", str(_tree(url)[0].pid), "--subprocesses"),
+            *("--nonblocking", "-r", "200", "-f", "raw", "-o", profile),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1)
+    return spy
 
 
 def burst(url: str, users: int = USERS) -> dict:
@@ -61,7 +85,7 @@ def burst(url: str, users: int = USERS) -> dict:
     from bench import live
 
     asyncio.run(_burst(url, live.signed_in_users(2)))
-    return asyncio.run(_burst(url, live.signed_in_users(users)))
+    return asyncio.run(_burst(url, live.signed_in_users(users), profile=True))
 
 
 def run(log_dir: Path, web_workers: int = 1, runs: int = 1) -> dict:

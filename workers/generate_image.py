@@ -65,9 +65,12 @@ def _notify(user_id: uuid.UUID, image_id: uuid.UUID) -> None:
 def _tell_waiting(client: "redis.Redis[bytes]") -> None:
     """The line moved: users with queued images get fresh positions (throttled per user)."""
     try:
-        fair_queue.notify_waiting(
-            client, lambda user: publish_account_changed(client, user_id=user)
-        )
+        # One round trip for all the notifications (there is one per waiting user).
+        pipe = client.pipeline(transaction=False)
+        if fair_queue.notify_waiting(
+            client, lambda user: publish_account_changed(pipe, user_id=user)
+        ):
+            pipe.execute()
     except redis.RedisError:
         log.warning("could not tell waiting users their new positions", exc_info=True)
 

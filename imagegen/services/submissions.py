@@ -81,7 +81,7 @@ def submit(
             if user is None:
                 return None
         owner, owner_plan = user.id, user.plan
-        images = generation.submit_generation(
+        images, balance = generation.queue_generation(
             session=db,
             user=user,
             request=request,
@@ -90,6 +90,8 @@ def submit(
                 user_id=owner, plan=owner_plan, image_ids=ids
             ),
         )
-        snap = feed.snapshot(session=db, user_id=user.id, settings=settings, images=False)
-        assert snap is not None  # the user row was just read in this transaction
+        # The debit's own result is the new balance: no second read.
+        snap = feed.FeedSnapshot(
+            images=[], more=False, balance=balance, plan=user.plan, feed_key=user.feed_key
+        )
     return Submitted(images=images, snapshot=snap)
