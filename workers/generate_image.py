@@ -154,6 +154,8 @@ def generate_image(image_id: str | None = None) -> None:
             timeout=float(settings.generation_time_limit_seconds),
             final_attempt=final,
             before_start=slot.acquire,
+            # No provider budget: the slot never waits, so no need to look before taking it.
+            check_first=get_settings().provider_images_per_minute > 0,
         )
     except ProviderBusy as busy:
         # Not a failure: back to the front of its line, and a ticket for when a slot frees.
