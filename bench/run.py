@@ -379,6 +379,12 @@ def main() -> None:
 
     print("the app under 200 sign-ins at once with random emails …", flush=True)
     results["signin_storm"] = signin_storm.run_app_and_storm(log_dir)
+    from bench import burst, pipeline
+
+    print("100 users submitting at the same instant, 1 and 2 web processes …", flush=True)
+    results["burst"] = [burst.run(log_dir, web_workers) for web_workers in (1, 2)]
+    print("pipeline overhead: zero-cost and offline generators …", flush=True)
+    results["pipeline"] = pipeline.run()
 
     visible = results["done_to_visible"]
     missed = f"{visible['push']['missing']}, {visible['poll']['missing']}"
@@ -415,6 +421,8 @@ def main() -> None:
         ("backend memory per connected tab (KB)", results["memory"]["kb_per_tab"], "≤ 500"),
         *((name, value, "") for name, value in signin_storm.table(results["signin_storm"])),
         *fairness_rows(results["fairness"]),
+        *burst.table(results["burst"]),
+        *pipeline.table(results["pipeline"]),
     ]
     for name, value, target in rows:
         print(f"{name:<46}{value!s:>16}  {target}")

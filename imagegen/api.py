@@ -417,10 +417,26 @@ async def logout(request: Request) -> Response:
     return response
 
 
+_health_limiters: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter]"
+_health_limiters = weakref.WeakKeyDictionary()
+
+
+def health_limiter() -> anyio.CapacityLimiter:
+    """Threads of /api/health's own: it never queues behind a storm of other requests."""
+    loop = asyncio.get_running_loop()
+    limiter = _health_limiters.get(loop)
+    if limiter is None:
+        limiter = _health_limiters[loop] = anyio.CapacityLimiter(2)
+    return limiter
+
+
 async def health_check(_: Request) -> JSONResponse:
     """GET /api/health: 200 when PostgreSQL and Redis answer, 503 otherwise."""
-    db_up = await anyio.to_thread.run_sync(health.database_ok, get_engine())
-    redis_up = await anyio.to_thread.run_sync(health.redis_ok, get_redis())
+
+    def check() -> tuple[bool, bool]:
+        return health.database_ok(get_engine()), health.redis_ok(get_redis())
+
+    db_up, redis_up = await anyio.to_thread.run_sync(check, limiter=health_limiter())
     ok = db_up and redis_up
     body = {
         "status": "ok" if ok else "degraded",

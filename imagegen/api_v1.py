@@ -32,12 +32,13 @@ from imagegen.errors import (
     TooManyAttempts,
     TooManyInProgress,
 )
-from imagegen.models import Image, User
+from imagegen.models import Image
 from imagegen.providers.compose import get_moderator, get_storage
 from imagegen.providers.image_storage import LocalImageStorage
 from imagegen.realtime import publish_image_changed
 from imagegen.redis_client import get_redis
-from imagegen.services import api_keys, fair_queue, generation, intake
+from imagegen.services import api_keys, fair_queue, generation, submissions
+from imagegen.services.jobs import get_jobs
 from imagegen.settings import get_settings
 
 MAX_BODY_BYTES = 64 * 1024
@@ -228,25 +229,19 @@ def _parse_generation(raw: dict[str, Any]) -> tuple[generation.GenerationRequest
 
 
 def _submit(caller: Caller, request: generation.GenerationRequest) -> list[uuid.UUID]:
-    from workers.generate_image import enqueue_generation  # the broker, only when used
-
-    settings = get_settings()
-    intake.admit(
-        request,
+    submitted = submissions.submit(
+        request=request,
         user_id=caller.id,
         plan=caller.plan,
-        settings=settings,
+        settings=get_settings(),
         client=get_redis(),
         moderator=get_moderator(),
+        jobs=get_jobs(),
+        check_session=False,  # the API key was checked
     )
-    with session_scope() as db:
-        user = db.get(User, caller.id)
-        if user is None:
-            raise ImageNotFound()
-        images = generation.submit_generation(
-            session=db, user=user, request=request, settings=settings, enqueue=enqueue_generation
-        )
-        ids = [image.id for image in images]
+    if submitted is None:
+        raise ImageNotFound()
+    ids = [image.id for image in submitted.images]
     for image_id in ids:  # shown at once in the user's open tabs
         publish_image_changed(get_redis(), user_id=caller.id, image_id=image_id)
     return ids

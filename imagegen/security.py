@@ -19,8 +19,9 @@ PASSWORD_MIN, PASSWORD_MAX = 8, 128
 
 # Each argon2 hash or check holds tens of MB and a core while it runs: more at once than there
 # are cores only piles up memory (a storm of sign-ins took the web process past 2 GB), so the
-# rest wait their turn here.
-HASHING_SLOTS = max(1, os.cpu_count() or 1)
+# rest wait their turn here. One core is left to the event loop (health checks, pages and
+# websocket events stay quick while a storm of sign-ins is hashed).
+HASHING_SLOTS = max(1, (os.cpu_count() or 1) - 1)
 _hashing = threading.BoundedSemaphore(HASHING_SLOTS)
 
 

@@ -21,6 +21,7 @@ from imagegen.providers.image_generator import OfflineImageGenerator
 from imagegen.services import auth, feed, generation, pipeline
 from imagegen.settings import get_settings
 from imagegen.state.gallery import _act, _delete, _restore, _set_favorite
+from tests.fixtures.images import queue_images
 from tests.fixtures.users import DEFAULT_PASSWORD, create_user, unique_email
 
 pytestmark = [pytest.mark.commits, pytest.mark.usefixtures("engine", "redis_client")]
@@ -52,12 +53,7 @@ def world() -> World:
     with session_scope() as db:
         ada = create_user(db, email=ada_email)
         bob = create_user(db, email=bob_email)
-        request = generation.validate_request(
-            prompt="Ada's private lighthouse", size="1024x1024", quality="low", count=3, style=None
-        )
-        done, queued, failed = generation.submit_generation(
-            session=db, user=ada, request=request, settings=get_settings(), enqueue=lambda _: None
-        )
+        done, queued, failed = queue_images(db, ada, prompt="Ada's private lighthouse", count=3)
         _token, ada_session = auth.create_session(
             session=db, user=ada, ip_address=None, user_agent="ada's laptop"
         )

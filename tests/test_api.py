@@ -7,6 +7,7 @@ from imagegen import routes
 from imagegen.api import build_api
 from imagegen.db import session_scope
 from imagegen.services import auth
+from tests.fixtures.images import queue_images
 from tests.fixtures.users import DEFAULT_PASSWORD, create_user, unique_email
 
 pytestmark = pytest.mark.usefixtures("engine", "redis_client")
@@ -144,22 +145,12 @@ def test_image_file_and_download_are_the_owners_only(tmp_path) -> None:
     from imagegen.providers.compose import get_storage
     from imagegen.providers.image_generator import OfflineImageGenerator
     from imagegen.services import generation, pipeline
-    from imagegen.settings import get_settings
 
     owner_email, other_email = unique_email("owner"), unique_email("other")
     with session_scope() as db:
         owner = create_user(db, email=owner_email)
         create_user(db, email=other_email)
-        request = generation.validate_request(
-            prompt="mine", size="1024x1024", quality="low", count=1, style=None
-        )
-        (image,) = generation.submit_generation(
-            session=db,
-            user=owner,
-            request=request,
-            settings=get_settings(),
-            enqueue=lambda ids: None,
-        )
+        (image,) = queue_images(db, owner, prompt="mine")
         image_id = image.id
     outcome = pipeline.run_generation(
         image_id=image_id,

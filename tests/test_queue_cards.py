@@ -9,8 +9,8 @@ import pytest
 from imagegen.db import session_scope
 from imagegen.models import Image
 from imagegen.services import fair_queue, generation
-from imagegen.settings import get_settings
 from imagegen.state.cards import card, queue_labels
+from tests.fixtures.images import queue_images
 from tests.fixtures.users import create_user
 
 pytestmark = [pytest.mark.commits, pytest.mark.usefixtures("engine", "redis_client")]
@@ -21,16 +21,7 @@ def submit(count: int) -> tuple[uuid.UUID, list[uuid.UUID]]:
 
     with session_scope() as db:
         user = create_user(db)
-        request = generation.validate_request(
-            prompt="in line", size="1024x1024", quality="low", count=count, style=None
-        )
-        images = generation.submit_generation(
-            session=db,
-            user=user,
-            request=request,
-            settings=get_settings(),
-            enqueue=enqueue_generation,
-        )
+        images = queue_images(db, user, prompt="in line", count=count, enqueue=enqueue_generation)
         return user.id, [i.id for i in images]
 
 

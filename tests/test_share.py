@@ -15,6 +15,7 @@ from imagegen.providers.compose import get_storage
 from imagegen.providers.image_generator import OfflineImageGenerator
 from imagegen.services import generation, pipeline
 from imagegen.settings import get_settings
+from tests.fixtures.images import queue_images
 from tests.fixtures.users import create_user
 
 pytestmark = [pytest.mark.commits, pytest.mark.usefixtures("engine", "redis_client")]
@@ -25,12 +26,7 @@ HOSTILE = 'A fox <script>alert("x")</script> & "quotes" in the snow'
 def made(prompt: str = HOSTILE, complete: bool = True) -> tuple[uuid.UUID, uuid.UUID]:
     with session_scope() as db:
         user = create_user(db)
-        request = generation.validate_request(
-            prompt=prompt, size="1536x1024", quality="low", count=1, style=None
-        )
-        (image,) = generation.submit_generation(
-            session=db, user=user, request=request, settings=get_settings(), enqueue=lambda _: None
-        )
+        (image,) = queue_images(db, user, prompt=prompt, size="1536x1024")
         ids = user.id, image.id
     if complete:
         pipeline.run_generation(

@@ -12,7 +12,7 @@ from imagegen.errors import TooManyAttempts
 from imagegen.services import auth, credits
 from imagegen.services.throttle import RateLimit
 from imagegen.settings import get_settings
-from imagegen.state.gallery import _submit
+from tests.fixtures.images import submit_from_tab
 from tests.fixtures.users import create_user
 
 pytestmark = [pytest.mark.commits, pytest.mark.usefixtures("engine", "redis_client")]
@@ -34,19 +34,19 @@ def test_the_plan_rate_refuses_the_request_after_the_budget_and_charges_nothing(
     try:
         token, user_id = signed_in("pro_user")
         for n in range(3):
-            cards, snap = _submit(token, user_id, f"fox {n}", "1024x1024", "low", 1, "none")
-            assert len(cards) == 1
+            submitted = submit_from_tab(token, user_id, f"fox {n}")
+            assert submitted is not None and len(submitted.images) == 1
         with pytest.raises(TooManyAttempts) as refused:
-            _submit(token, user_id, "one too many", "1024x1024", "low", 1, "none")
+            submit_from_tab(token, user_id, "one too many")
         other_token, other_id = signed_in("pro_user")  # someone else is not slowed down
-        assert _submit(other_token, other_id, "fox", "1024x1024", "low", 1, "none")
+        assert submit_from_tab(other_token, other_id, "fox")
     finally:
         monkeypatch.undo()
         get_settings.cache_clear()
     assert str(refused.value).startswith(
         "Slow down: your plan allows 3 generation requests a minute. Try again in "
     )
-    assert snap.balance.used == 3
+    assert submitted.snapshot.balance.used == 3
     with session_scope() as db:
         balance = credits.get_balance(
             session=db,
@@ -59,11 +59,11 @@ def test_the_plan_rate_refuses_the_request_after_the_budget_and_charges_nothing(
 def test_a_revoked_or_foreign_session_submits_nothing() -> None:
     token, user_id = signed_in()
     _other_token, other_id = signed_in()
-    assert _submit(token, other_id, "not mine", "1024x1024", "low", 1, "none") is None
-    assert _submit("not-a-token", user_id, "x", "1024x1024", "low", 1, "none") is None
+    assert submit_from_tab(token, other_id, "not mine") is None
+    assert submit_from_tab("not-a-token", user_id, "x") is None
     with session_scope() as db:
         auth.end_session(session=db, token=token)
-    assert _submit(token, user_id, "after sign-out", "1024x1024", "low", 1, "none") is None
+    assert submit_from_tab(token, user_id, "after sign-out") is None
 
 
 def test_rate_windows_end(redis_client) -> None:

@@ -65,9 +65,12 @@ def _notify(user_id: uuid.UUID, image_id: uuid.UUID) -> None:
 def _tell_waiting(client: "redis.Redis[bytes]") -> None:
     """The line moved: users with queued images get fresh positions (throttled per user)."""
     try:
-        fair_queue.notify_waiting(
-            client, lambda user: publish_account_changed(client, user_id=user)
-        )
+        # One round trip for all the notifications (there is one per waiting user).
+        pipe = client.pipeline(transaction=False)
+        if fair_queue.notify_waiting(
+            client, lambda user: publish_account_changed(pipe, user_id=user)
+        ):
+            pipe.execute()
     except redis.RedisError:
         log.warning("could not tell waiting users their new positions", exc_info=True)
 
@@ -151,6 +154,8 @@ def generate_image(image_id: str | None = None) -> None:
             timeout=float(settings.generation_time_limit_seconds),
             final_attempt=final,
             before_start=slot.acquire,
+            # No provider budget: the slot never waits, so no need to look before taking it.
+            check_first=get_settings().provider_images_per_minute > 0,
         )
     except ProviderBusy as busy:
         # Not a failure: back to the front of its line, and a ticket for when a slot frees.
@@ -181,20 +186,22 @@ def _options(request_id: str | None) -> dict[str, str]:
     return {"request_id": request_id} if request_id else {}
 
 
-def enqueue_generation(image_ids: list[str]) -> None:
+def enqueue_generation(image_ids: list[str], *, owner: tuple[uuid.UUID, str] | None = None) -> None:
     """Put the images at the end of their owner's line and send one ticket each (called after
-    the submitting transaction commits).
+    the submitting transaction commits). `owner` (user id, plan) saves looking it up.
     """
     if not image_ids:
         return
-    with session_scope() as db:
-        owner = db.exec(
-            select(User.id, User.plan)
-            .join(Image, col(Image.user_id) == User.id)
-            .where(Image.id == uuid.UUID(image_ids[0]))
-        ).first()
     if owner is None:
-        return  # deleted in the meantime
+        with session_scope() as db:
+            found = db.exec(
+                select(User.id, User.plan)
+                .join(Image, col(Image.user_id) == User.id)
+                .where(Image.id == uuid.UUID(image_ids[0]))
+            ).first()
+        if found is None:
+            return  # deleted in the meantime
+        owner = (found[0], found[1])
     request_id = logs.request_id.get()
     client = get_redis()
     fair_queue.push(

@@ -224,24 +224,31 @@ def waiting_users(client: Client) -> list[str]:
     return [u.decode() for users in pipe.execute() for u in users]
 
 
+_NOTIFY = """
+local prefix, px = KEYS[1], ARGV[1]
+local fresh = {}
+for i = 2, #ARGV do
+  for _, user in ipairs(redis.call('LRANGE', prefix .. ':ring:' .. ARGV[i], 0, -1)) do
+    if redis.call('SET', prefix .. ':notified:' .. user, '1', 'PX', px, 'NX') then
+      table.insert(fresh, user)
+    end
+  end
+end
+return fresh
+"""
+
+
 def notify_waiting(
     client: Client, publish: Callable[[str], None], *, every_ms: int = NOTIFY_EVERY_MS
 ) -> int:
     """Tell every user with images in line that their positions moved, at most once per user
     per `every_ms` (their tabs then refresh the queued cards). Returns how many were told.
+    One round trip: the users to tell are picked in Redis.
     """
-    users = waiting_users(client)
-    if not users:
-        return 0
-    pipe = client.pipeline(transaction=False)
-    for user in users:
-        pipe.set(f"{PREFIX}:notified:{user}", b"1", px=every_ms, nx=True)
-    told = 0
-    for user, fresh in zip(users, pipe.execute(), strict=True):
-        if fresh:
-            publish(user)
-            told += 1
-    return told
+    fresh = _script(client, _NOTIFY)(keys=[PREFIX], args=[every_ms, *TIERS])
+    for user in fresh:
+        publish(_decode(user))
+    return len(fresh)
 
 
 # -- durations and running jobs, for the estimate ---------------------------------------

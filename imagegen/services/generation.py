@@ -136,6 +136,26 @@ def submit_generation(
         OutOfCredits: not enough credits; no row is kept (the caller's transaction rolls back).
         TooManyInProgress: the plan's limit of images queued or generating at once.
     """
+    images, _balance = queue_generation(
+        session=session, user=user, request=request, settings=settings, enqueue=enqueue
+    )
+    return images
+
+
+def queue_generation(
+    *,
+    session: Session,
+    user: User,
+    request: GenerationRequest,
+    settings: Settings,
+    enqueue: Enqueue,
+) -> tuple[list[Image], credits.Balance]:
+    """`submit_generation`, also returning the balance the debit left (no second read).
+
+    Raises:
+        OutOfCredits: not enough credits; no row is kept (the caller's transaction rolls back).
+        TooManyInProgress: the plan's limit of images queued or generating at once.
+    """
     if settings.require_verified_email and user.plan == "free_user" and not user.email_verified:
         raise InvalidInput(
             "Confirm your email address to get your free credits: use the link we sent you, "
@@ -156,7 +176,7 @@ def submit_generation(
     ]
     session.add_all(images)
     session.flush()
-    credits.debit(
+    balance = credits.debit(
         session=session,
         user_id=user.id,
         amount=cost_each * request.count,
@@ -166,7 +186,7 @@ def submit_generation(
     )
     ids = [str(image.id) for image in images]
     after_commit(session, lambda: enqueue(ids))
-    return images
+    return images, balance
 
 
 def _transition(

@@ -50,20 +50,24 @@ def run_generation(
     timeout: float,
     final_attempt: bool,
     before_start: Callable[[], None] | None = None,
+    check_first: bool = True,
 ) -> str:
     """Run one attempt and return the outcome: skipped, completed, failed or discarded.
 
     `before_start` runs once the image is known to be unfinished and before it is marked
-    generating (the worker waits there for the provider budget).
+    generating (the worker waits there for the provider budget). With `check_first` False it
+    runs without that check (one transaction fewer), for callers whose `before_start` never
+    waits (no provider budget): an image found finished is then skipped as usual.
 
     Raises:
         ProviderUnavailable, StorageFailed: transient, and this is not the final attempt.
         ProviderBusy: from `before_start`, when no provider slot frees in time.
     """
     if before_start is not None:
-        with session_factory() as db:
-            if not generation.is_unfinished(session=db, image_id=image_id):
-                return "skipped"
+        if check_first:
+            with session_factory() as db:
+                if not generation.is_unfinished(session=db, image_id=image_id):
+                    return "skipped"
         before_start()
     with session_factory() as db:
         image = generation.start_generation(session=db, image_id=image_id)

@@ -10,10 +10,10 @@ import reflex as rx
 from imagegen import routes
 from imagegen.db import session_scope
 from imagegen.errors import ImagegenError, OutOfCredits
-from imagegen.models import User
 from imagegen.providers.compose import get_moderator
 from imagegen.redis_client import get_redis
-from imagegen.services import auth, feed, generation, intake, library
+from imagegen.services import feed, generation, library, submissions
+from imagegen.services.jobs import get_jobs
 from imagegen.settings import get_settings
 from imagegen.state.auth import AuthState
 from imagegen.state.cards import card, parse_sort_key
@@ -371,6 +371,7 @@ class GalleryState(AuthState):
                 _submit,
                 self._session_token(),
                 self._user_id,
+                (await self.get_state(UserFeed)).plan,
                 prompt,
                 self.size,
                 self.quality,
@@ -426,6 +427,7 @@ class GalleryState(AuthState):
                 _submit,
                 self._session_token(),
                 self._user_id,
+                (await self.get_state(UserFeed)).plan,
                 item["prompt"],
                 item["size"],
                 item["quality"],
@@ -692,19 +694,17 @@ class GalleryState(AuthState):
 def _submit(
     session_token: str | None,
     user_id: str,
+    plan: str | None,
     prompt: str,
     size: str,
     quality: str,
     count: int,
     style: str,
 ) -> tuple[list[dict[str, str]], feed.FeedSnapshot] | None:
-    """Re-check the session, admit the request (rate, moderation), then debit, queue and read
-    the new balance in one transaction.
+    """Validate the form and submit it (`services.submissions`): the new cards and balance.
 
     None when the tab's session is gone (revoked, expired, or another user's cookie).
     """
-    from workers.generate_image import enqueue_generation  # the broker, only when used
-
     request = generation.validate_request(
         prompt=prompt,
         size=size,
@@ -712,36 +712,19 @@ def _submit(
         count=count,
         style=None if style == "none" else style,
     )
-    settings = get_settings()
-    with session_scope() as db:
-        signed_in = auth.resolve_session(
-            session=db, token=session_token, policy=auth.session_policy(settings)
-        )
-        if signed_in is None or str(signed_in.user.id) != user_id:
-            return None
-        plan = signed_in.user.plan
-    intake.admit(
-        request,
-        user_id=user_id,
-        plan=plan,
-        settings=settings,
+    submitted = submissions.submit(
+        request=request,
+        user_id=uuid.UUID(user_id),
+        plan=plan or None,
+        settings=get_settings(),
         client=get_redis(),
         moderator=get_moderator(),
+        jobs=get_jobs(),
+        session_token=session_token,
     )
-    with session_scope() as db:
-        user = db.get(User, uuid.UUID(user_id))
-        if user is None:  # deleted meanwhile
-            return None
-        images = generation.submit_generation(
-            session=db,
-            user=user,
-            request=request,
-            settings=settings,
-            enqueue=enqueue_generation,
-        )
-        snap = feed.snapshot(session=db, user_id=user.id, settings=settings, images=False)
-        assert snap is not None  # the user row was just read in this transaction
-        return [card(image) for image in images], snap
+    if submitted is None:
+        return None
+    return [card(image) for image in submitted.images], submitted.snapshot
 
 
 def _delete(user_id: str, image_ids: list[str]) -> None:

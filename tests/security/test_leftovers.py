@@ -16,6 +16,7 @@ from imagegen.api import build_api
 from imagegen.db import session_scope
 from imagegen.models import Image, User
 from imagegen.services import api_keys, auth
+from tests.fixtures.images import queue_images
 from tests.fixtures.users import DEFAULT_PASSWORD, create_user, unique_email
 
 pytestmark = [pytest.mark.usefixtures("engine", "redis_client"), pytest.mark.commits]
@@ -35,18 +36,12 @@ def owner_image() -> tuple[str, uuid.UUID, str]:
     """(owner's email, a completed image of theirs, its file URL), stored locally."""
     from imagegen.providers.compose import get_storage
     from imagegen.providers.image_generator import OfflineImageGenerator
-    from imagegen.services import generation, pipeline
-    from imagegen.settings import get_settings
+    from imagegen.services import pipeline
 
     email = unique_email("owner")
     with session_scope() as db:
         owner = create_user(db, email=email)
-        request = generation.validate_request(
-            prompt="mine", size="1024x1024", quality="low", count=1, style=None
-        )
-        (image,) = generation.submit_generation(
-            session=db, user=owner, request=request, settings=get_settings(), enqueue=lambda _: None
-        )
+        (image,) = queue_images(db, owner, prompt="mine")
         image_id = image.id
     outcome = pipeline.run_generation(
         image_id=image_id,

@@ -11,8 +11,7 @@ from imagegen.errors import ImageNotFound, InvalidInput
 from imagegen.models import CreditLedger, Image, User, utcnow
 from imagegen.providers.image_storage import LocalImageStorage
 from imagegen.services import generation, library
-from imagegen.settings import get_settings
-from tests.fixtures.images import add_image
+from tests.fixtures.images import add_image, queue_images
 from tests.fixtures.users import create_user
 
 
@@ -108,12 +107,7 @@ class TestDeleteAndUndo:
     def test_deleting_a_queued_image_cancels_and_refunds_once(
         self, db: Session, user: User
     ) -> None:
-        request = generation.validate_request(
-            prompt="queued fox", size="1024x1024", quality="low", count=1, style=None
-        )
-        [queued] = generation.submit_generation(
-            session=db, user=user, request=request, settings=get_settings(), enqueue=lambda _: None
-        )
+        [queued] = queue_images(db, user, prompt="queued fox")
         library.delete_images(session=db, user_id=user.id, image_ids=[queued.id])
         library.restore_images(
             session=db, user_id=user.id, image_ids=[queued.id], window=timedelta(minutes=1)

@@ -12,7 +12,7 @@ from imagegen.providers import compose
 from imagegen.providers.moderation import NoRemoteModerator, OpenAIModerator
 from imagegen.services import auth, credits, moderation
 from imagegen.settings import get_settings, load_settings
-from imagegen.state.gallery import _submit
+from tests.fixtures.images import submit_from_tab
 from tests.fixtures.users import create_user
 from tests.standins.openai_server import OpenAIStandIn
 
@@ -80,11 +80,14 @@ def test_a_flagged_prompt_is_refused_before_any_debit(moderated: OpenAIStandIn) 
     with pytest.raises(
         ContentFlagged, match=r"flagged by moderation \(violence, violence / graphic\)"
     ):
-        _submit(token, user_id, "a forbidden scene", "1024x1024", "low", 1, "none")
+        submit_from_tab(token, user_id, "a forbidden scene")
     with pytest.raises(ContentFlagged, match="not allowed here"):
-        _submit(token, user_id, "csam", "1024x1024", "low", 1, "none")
+        submit_from_tab(token, user_id, "csam")
     assert len(moderated.moderation_requests) == asked + 1  # the blocklist answered alone
-    cards, snap = _submit(token, user_id, "a quiet lake", "1024x1024", "low", 1, "none")
-    assert len(cards) == 1 and snap.balance.used == 1  # only the clean prompt was charged
+    submitted = submit_from_tab(token, user_id, "a quiet lake")
+    assert submitted is not None
+    assert (
+        len(submitted.images) == 1 and submitted.snapshot.balance.used == 1
+    )  # only the clean prompt was charged
     with session_scope() as db:
         assert len(credits.ledger(session=db, user_id=user.id)) == 1

@@ -17,8 +17,8 @@ from imagegen.models import CreditLedger, Image, User
 from imagegen.providers.compose import Providers
 from imagegen.providers.image_generator import OfflineImageGenerator
 from imagegen.providers.image_storage import LocalImageStorage
-from imagegen.services import generation
 from imagegen.settings import get_settings
+from tests.fixtures.images import queue_images
 from tests.fixtures.users import create_user
 
 pytestmark = pytest.mark.commits
@@ -82,15 +82,13 @@ def submit(user_id: uuid.UUID, count: int, prompt: str) -> list[uuid.UUID]:
     while count > 0:
         batch = min(count, 4)
         with session_scope() as db:
-            request = generation.validate_request(
-                prompt=prompt, size="1024x1024", quality="low", count=batch, style=None
-            )
-            images = generation.submit_generation(
-                session=db,
-                user=db.get(User, user_id),
-                request=request,
-                settings=settings,
+            images = queue_images(
+                db,
+                db.get(User, user_id),
+                prompt=prompt,
+                count=batch,
                 enqueue=enqueue_generation,
+                settings=settings,
             )
             ids += [i.id for i in images]
         count -= batch

@@ -20,8 +20,8 @@ from sqlmodel import select
 
 from imagegen.db import session_scope
 from imagegen.models import CreditLedger, Image
-from imagegen.services import generation
 from imagegen.settings import get_settings
+from tests.fixtures.images import queue_images
 from tests.fixtures.users import create_user
 from tests.support.stack import die_with_parent
 
@@ -72,19 +72,8 @@ def submit_one() -> tuple[uuid.UUID, uuid.UUID]:
 
     with session_scope() as db:
         user = create_user(db)
-        request = generation.validate_request(
-            prompt="a fox that survives crashes",
-            size="1024x1024",
-            quality="low",
-            count=1,
-            style=None,
-        )
-        (image,) = generation.submit_generation(
-            session=db,
-            user=user,
-            request=request,
-            settings=get_settings(),
-            enqueue=enqueue_generation,
+        (image,) = queue_images(
+            db, user, prompt="a fox that survives crashes", enqueue=enqueue_generation
         )
         return user.id, image.id
 

@@ -22,6 +22,7 @@ from imagegen.providers.image_storage import ImageKitStorage
 from imagegen.realtime import EVENTS_KEY
 from imagegen.services import credits, generation
 from imagegen.settings import get_settings
+from tests.fixtures.images import queue_images
 from tests.fixtures.users import create_user
 from tests.standins.imagekit_server import ImageKitStandIn
 from tests.standins.openai_server import OpenAIStandIn
@@ -75,15 +76,8 @@ def submit(count: int = 1) -> tuple[uuid.UUID, list[uuid.UUID]]:
 
     with session_scope() as db:
         user = create_user(db)
-        request = generation.validate_request(
-            prompt="a fox in the snow", size="1024x1024", quality="low", count=count, style=None
-        )
-        images = generation.submit_generation(
-            session=db,
-            user=user,
-            request=request,
-            settings=get_settings(),
-            enqueue=enqueue_generation,
+        images = queue_images(
+            db, user, prompt="a fox in the snow", count=count, enqueue=enqueue_generation
         )
         return user.id, [i.id for i in images]
 
@@ -210,16 +204,7 @@ def test_watchdog_sweep_fails_stuck_work_and_notifies(engine, redis_client) -> N
 
     with session_scope() as db:
         user = create_user(db)
-        request = generation.validate_request(
-            prompt="stuck", size="1024x1024", quality="low", count=1, style=None
-        )
-        (image,) = generation.submit_generation(
-            session=db,
-            user=user,
-            request=request,
-            settings=get_settings(),
-            enqueue=lambda ids: None,
-        )
+        (image,) = queue_images(db, user, prompt="stuck")
         user_id, image_id = user.id, image.id
     with session_scope() as db:
         db.execute(
