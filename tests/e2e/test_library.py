@@ -364,7 +364,7 @@ def test_collection_masonry_rename_remove_and_delete(page: Page) -> None:
     page.get_by_role("button", name="Open collection Studio shots").click()
     expect(
         page.get_by_test_id("collection-view").locator("[data-testid=image-card]")
-    ).to_have_count(3)
+    ).to_have_count(5)
 
     # Delete the collection, after a confirmation: the images stay
     page.get_by_test_id("collection-view").get_by_role("button", name="Delete collection").click()
