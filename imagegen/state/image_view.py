@@ -13,6 +13,9 @@ from imagegen.state.cards import card
 from imagegen.state.feed import UserFeed
 from imagegen.state.gallery import TITLE_SIGNAL, GalleryState, _act
 
+# A swipe is a horizontal move of at least this many CSS pixels, mostly sideways.
+SWIPE_MIN_PX = 50
+
 
 def _view(user_id: str, image_id: str) -> tuple[dict[str, str], str, str] | None:
     """The image's card and the ids of the newer and older images; None: not the user's."""
@@ -27,6 +30,10 @@ def _view(user_id: str, image_id: str) -> tuple[dict[str, str], str, str] | None
         return card(image), str(newer.id) if newer else "", str(older.id) if older else ""
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 class ImageViewState(GalleryState):
     """The image shown in the view and its neighbours in the gallery."""
 
@@ -39,6 +46,21 @@ class ImageViewState(GalleryState):
     view_missing: bool = False
     # The delete confirmation is open.
     view_confirm_delete: bool = False
+    # Where the finger touched down on the picture ([] when no touch is under way).
+    _swipe_from: list[int] = []
+
+    @rx.var
+    async def shown(self) -> dict[str, str]:
+        """The viewed image as the feed has it now: a queued or generating image turns into
+        its picture here as soon as the worker finishes, without a reload.
+        """
+        feed = await self.get_state(UserFeed)
+        image_id = self.view.get("id", "")
+        if image_id:
+            for item in feed.items:
+                if item["id"] == image_id:
+                    return item
+        return self.view
 
     def _image_id(self) -> str:
         return routes.normalize_path(self.router.url.path).rsplit("/", 1)[-1]
@@ -72,6 +94,25 @@ class ImageViewState(GalleryState):
     @rx.event
     def key_nav(self, key: str):
         """← and → step through the gallery."""
+        return self._step(key)
+
+    @rx.event
+    def swipe_start(self, x: int, y: int) -> None:
+        """A finger touched down on the picture."""
+        self._swipe_from = [int(x), int(y)] if _is_number(x) and _is_number(y) else []
+
+    @rx.event
+    def swipe_end(self, x: int, y: int):
+        """The finger lifted: a swipe left is the next (older) image, right the previous."""
+        start, self._swipe_from = self._swipe_from, []
+        if not start or not _is_number(x) or not _is_number(y):
+            return None
+        dx, dy = int(x) - start[0], int(y) - start[1]
+        if abs(dx) < SWIPE_MIN_PX or abs(dx) < 2 * abs(dy):
+            return None  # a tap, or mostly a scroll
+        return self._step("ArrowRight" if dx < 0 else "ArrowLeft")
+
+    def _step(self, key: str):
         if self.view_confirm_delete:
             return None
         target = {"ArrowLeft": self.view_prev, "ArrowRight": self.view_next}.get(key, "")
