@@ -11,9 +11,9 @@ from sqlmodel import select
 from starlette.testclient import TestClient
 
 from imagegen import routes
-from imagegen.api import build_api
 from imagegen.db import session_scope
 from imagegen.errors import ImagegenError
+from imagegen.http.app import build_api
 from imagegen.models import Image
 from imagegen.models import Session as UserSession
 from imagegen.providers.compose import get_storage

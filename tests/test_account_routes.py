@@ -6,8 +6,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from imagegen import routes
-from imagegen.api import build_api
 from imagegen.db import session_scope
+from imagegen.http.app import build_api
 from imagegen.models import User
 from imagegen.providers.mailer import SmtpMailer
 from imagegen.redis_client import get_redis

@@ -13,8 +13,8 @@ import openai
 import pytest
 from sqlmodel import select
 
-from imagegen.api import build_api
 from imagegen.db import session_scope
+from imagegen.http.app import build_api
 from imagegen.models import CreditLedger, User
 from imagegen.realtime import EVENTS_KEY
 from imagegen.services import api_keys

@@ -13,7 +13,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from imagegen import logs
-from imagegen.middleware import request_context
+from imagegen.http.middleware import request_context
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from sqlmodel import select
 from starlette.testclient import TestClient
 
 from imagegen import routes
-from imagegen.api import build_api
 from imagegen.db import session_scope
+from imagegen.http.app import build_api
 from imagegen.models import Account, User
 from imagegen.redis_client import get_redis
 from imagegen.services import flash
@@ -29,7 +29,7 @@ def provider() -> Iterator[OAuthStandIn]:
 
 @pytest.fixture
 def client(provider: OAuthStandIn, monkeypatch: pytest.MonkeyPatch) -> TestClient:
-    from imagegen import api
+    from imagegen.http import oauth as api
 
     settings = load_settings(**{k.lower(): v for k, v in provider.env().items()})
     monkeypatch.setattr(api, "get_settings", lambda: settings)
@@ -124,7 +124,7 @@ def test_unconfigured_provider_is_404(client) -> None:
 
 
 def test_provider_down_is_a_clear_error(client, provider, monkeypatch) -> None:
-    from imagegen import api
+    from imagegen.http import oauth as api
 
     settings = load_settings(
         **{

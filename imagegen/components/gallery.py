@@ -2,7 +2,8 @@
 
 import reflex as rx
 
-from imagegen import routes, styles, urls
+from imagegen import routes, styles
+from imagegen.http import urls
 from imagegen.services.generation import MAX_COUNT, MAX_PROMPT, QUALITIES, SIZES, STYLES
 from imagegen.state.collections import CollectionsState
 from imagegen.state.gallery import GalleryState, UserFeed

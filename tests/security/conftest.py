@@ -5,7 +5,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from starlette.testclient import TestClient
 
-from imagegen.api import build_api
+from imagegen.http.app import build_api
 from imagegen.settings import get_settings
 
 

@@ -11,8 +11,8 @@ import dramatiq
 import pytest
 from starlette.testclient import TestClient
 
-from imagegen.api import build_api
 from imagegen.db import session_scope
+from imagegen.http.app import build_api
 from imagegen.models import DataExport, Image, utcnow
 from imagegen.providers.compose import get_storage
 from imagegen.providers.mailer import SmtpMailer

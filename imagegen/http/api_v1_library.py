@@ -16,16 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from imagegen import api_v1, routes, urls
-from imagegen.api_v1 import (
-    INVALID_KEY,
-    Caller,
-    _caller,
-    _invalid,
-    _read_json,
-    error,
-    image_object,
-)
+from imagegen import routes
 from imagegen.db import session_scope
 from imagegen.errors import (
     CollectionNotFound,
@@ -33,6 +24,16 @@ from imagegen.errors import (
     ExportNotFound,
     ImagegenError,
     ImageNotFound,
+)
+from imagegen.http import urls
+from imagegen.http.api_v1 import (
+    INVALID_KEY,
+    Caller,
+    _caller,
+    _invalid,
+    _read_json,
+    error,
+    image_object,
 )
 from imagegen.models import Collection, DataExport, Image
 from imagegen.realtime import publish_image_changed
@@ -228,7 +229,7 @@ async def restore_images(request: Request) -> Response:
 
 async def download_images(request: Request) -> Response:
     """POST /api/v1/images/download {ids}: the images as a zip, streamed."""
-    from imagegen.api import zip_response  # (it mounts these routes)
+    from imagegen.http.files import zip_response
 
     def work(caller: Caller, body: IdsBody) -> tuple[int, Any]:
         with session_scope() as db:
@@ -404,7 +405,7 @@ async def get_export(request: Request) -> Response:
 
 async def download_export(request: Request) -> Response:
     """GET /api/v1/exports/{export_id}/download: the archive (404 until ready, and after)."""
-    from imagegen.api import NOT_FOUND, export_file_response  # (it mounts these routes)
+    from imagegen.http.files import NOT_FOUND, export_file_response
 
     export_id = _param(request, "export_id")
 
@@ -421,7 +422,7 @@ async def download_export(request: Request) -> Response:
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def _route(path: str, **handlers: Handler) -> Route:
+def route(path: str, **handlers: Handler) -> Route:
     """One route per path whatever its methods, so a 405's Allow header lists them all."""
 
     async def dispatch(request: Request) -> Response:
@@ -429,32 +430,3 @@ def _route(path: str, **handlers: Handler) -> Route:
         return await handlers["GET" if request.method == "HEAD" else request.method](request)
 
     return Route(path, dispatch, methods=list(handlers))
-
-
-ROUTES = [
-    _route("/api/v1/images/favorite", POST=favorite_images),
-    _route("/api/v1/images/delete", POST=delete_images),
-    _route("/api/v1/images/restore", POST=restore_images),
-    _route("/api/v1/images/download", POST=download_images),
-    _route("/api/v1/images/{image_id}/favorite", PUT=favorite_image, DELETE=favorite_image),
-    _route("/api/v1/images/{image_id}", GET=api_v1.get_image, DELETE=delete_image),
-    _route("/api/v1/collections", GET=list_collections, POST=create_collection),
-    _route(
-        "/api/v1/collections/{collection_id}",
-        GET=get_collection,
-        PATCH=rename_collection,
-        DELETE=delete_collection,
-    ),
-    _route(
-        "/api/v1/collections/{collection_id}/images",
-        GET=collection_images,
-        POST=change_collection_images,
-    ),
-    _route("/api/v1/collections/{collection_id}/images/remove", POST=change_collection_images),
-    _route(
-        "/api/v1/collections/{collection_id}/share", PUT=share_collection, DELETE=share_collection
-    ),
-    _route("/api/v1/exports", POST=create_export),
-    _route("/api/v1/exports/{export_id}", GET=get_export),
-    _route("/api/v1/exports/{export_id}/download", GET=download_export),
-]

@@ -13,14 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
-import httpx
 import redis
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from imagegen import urls
-from imagegen.bodies import read_body
 from imagegen.db import session_scope
 from imagegen.errors import (
     ContentFlagged,
@@ -32,9 +29,11 @@ from imagegen.errors import (
     TooManyAttempts,
     TooManyInProgress,
 )
+from imagegen.http import urls
+from imagegen.http.bodies import read_body
+from imagegen.http.session import bearer_token
 from imagegen.models import Image, User
 from imagegen.providers.compose import get_moderator, get_storage
-from imagegen.providers.image_storage import LocalImageStorage
 from imagegen.realtime import publish_image_changed
 from imagegen.redis_client import get_redis
 from imagegen.services import api_keys, fair_queue, generation, intake
@@ -72,12 +71,6 @@ class Caller:
 
     id: uuid.UUID
     plan: str
-
-
-def bearer_token(request: Request) -> str | None:
-    """The key of an `Authorization: Bearer <key>` header."""
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    return value.strip() or None if scheme.lower() == "bearer" else None
 
 
 def _caller(request: Request) -> Caller | None:
@@ -150,12 +143,7 @@ def image_object(image: Image) -> dict[str, Any]:
 
 
 def _image_bytes(image: Image) -> bytes:
-    storage = get_storage()
-    if isinstance(storage, LocalImageStorage) and image.storage_key:
-        return storage.read(key=image.storage_key)
-    response = httpx.get(image.image_url or "", timeout=30)
-    response.raise_for_status()
-    return response.content
+    return get_storage().read(key=image.storage_key or "")
 
 
 class InvalidField(InvalidInput):
