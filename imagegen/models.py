@@ -66,7 +66,7 @@ class User(TimestampMixin, table=True):
     email_when_done: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
-class Session(TimestampMixin, table=True):
+class UserSession(TimestampMixin, table=True):
     """A signed-in browser. Only the SHA-256 of the cookie token is stored."""
 
     __tablename__ = "session"

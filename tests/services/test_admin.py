@@ -11,8 +11,7 @@ from sqlmodel import Session, col, select
 from imagegen import cli
 from imagegen.db import session_scope
 from imagegen.errors import InvalidCredentials, InvalidInput
-from imagegen.models import AuditLog, PlanChange, User
-from imagegen.models import Session as UserSession
+from imagegen.models import AuditLog, PlanChange, User, UserSession
 from imagegen.services import admin, api_keys, auth, credits
 from imagegen.settings import get_settings
 from tests.fixtures.users import DEFAULT_PASSWORD, create_user
