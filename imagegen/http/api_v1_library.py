@@ -1,20 +1,17 @@
 """The REST API of the personal library, under /api/v1 with the same API keys and rules as
 the app: favorites, delete (and restore while the undo window lasts), zip download,
 collections with share links, and data exports. Only the key owner's ids exist: anyone
-else's answer 404 exactly like ids that were never made. Bodies are typed (a wrong field is
-a 400 in OpenAI's error shape, never a 500).
+else's answer 404 exactly like ids that were never made. Bodies are typed pydantic models
+(a wrong field is a 400 in OpenAI's error shape, never a 500 or a 422).
 """
 
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any, Literal
 
-import anyio
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from fastapi import Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import JSONResponse
 
 from imagegen import routes
 from imagegen.db import session_scope
@@ -27,13 +24,14 @@ from imagegen.errors import (
 )
 from imagegen.http import urls
 from imagegen.http.api_v1 import (
-    INVALID_KEY,
     Caller,
-    _caller,
-    _invalid,
-    _read_json,
+    CallerDep,
+    ImageObject,
     error,
+    errors,
     image_object,
+    in_thread,
+    router,
 )
 from imagegen.models import Collection, DataExport, Image
 from imagegen.realtime import publish_image_changed
@@ -64,7 +62,8 @@ class CollectionBody(_Strict):
     name: str = Field(max_length=200)
 
 
-def _refusal(exc: ImagegenError) -> JSONResponse:
+def refusal(exc: ImagegenError) -> JSONResponse:
+    """The library's refusals: ids not yours are 404, an export already running 409."""
     if isinstance(exc, (ImageNotFound, CollectionNotFound, ExportNotFound)):
         return error(404, str(exc), "invalid_request_error", "not_found")
     if isinstance(exc, ExportInProgress):
@@ -111,56 +110,67 @@ def _images_list(images: list[Image]) -> dict[str, Any]:
     return {"object": "list", "data": [image_object(image) for image in images]}
 
 
-async def _handle(
-    request: Request,
-    work: Callable[[Caller, Any], tuple[int, Any]],
-    body_model: type[BaseModel] | None = None,
-) -> Response:
-    """Authenticate, read the typed body, run `work` in a thread; errors in OpenAI's shape."""
-    caller = await anyio.to_thread.run_sync(_caller, request)
-    if caller is None:
-        return INVALID_KEY
-    body: BaseModel | None = None
-    if body_model is not None:
-        raw = await _read_json(request)
-        if raw is None:
-            return error(
-                400, "The body must be a JSON object (at most 64 KB).", "invalid_request_error"
-            )
-        try:
-            body = body_model.model_validate(raw)
-        except ValidationError as exc:
-            problem = _invalid(exc)
-            return error(400, str(problem), "invalid_request_error", param=problem.param)
-    try:
-        status, payload = await anyio.to_thread.run_sync(work, caller, body)
-    except ImagegenError as exc:
-        return _refusal(exc)
-    if isinstance(payload, Response):
-        return payload
-    return JSONResponse(payload, status_code=status)
+class ImagesPage(BaseModel):
+    """Images, in the order asked."""
+
+    object: Literal["list"] = "list"
+    data: list[ImageObject]
+    has_more: bool | None = None
 
 
-def _param(request: Request, name: str) -> str:
-    return str(request.path_params[name])
+class Deleted(BaseModel):
+    """What a delete did, and until when it can be undone."""
+
+    object: Literal["list"] = "list"
+    deleted: list[str]
+    restorable_until: int
+
+
+class CollectionObject(BaseModel):
+    """A named set of your images."""
+
+    id: str
+    object: Literal["collection"] = "collection"
+    name: str
+    image_count: int | None
+    created: int
+    share_url: str | None
+
+
+class CollectionList(BaseModel):
+    """Your collections by name."""
+
+    object: Literal["list"] = "list"
+    data: list[CollectionObject]
+
+
+class CollectionDeleted(BaseModel):
+    """A deleted collection (its images stay)."""
+
+    id: str
+    object: Literal["collection"] = "collection"
+    deleted: bool
+
+
+class ExportObject(BaseModel):
+    """A data export: its status, and the download URL once ready."""
+
+    id: str
+    object: Literal["export"] = "export"
+    status: Literal["pending", "ready", "failed", "expired"]
+    created: int
+    expires: int | None
+    size_bytes: int | None
+    image_count: int | None
+    download_url: str | None
+
+
+ZIP = {"content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}}
 
 
 def _detached(db: Any, *rows: Any) -> None:
     for row in rows:
         db.expunge(row)
-
-
-# -- images -------------------------------------------------------------------------------
-
-
-def _favorite_many(caller: Caller, body: FavoriteBody) -> tuple[int, Any]:
-    with session_scope() as db:
-        images = library.set_favorite(
-            session=db, user_id=caller.id, image_ids=body.ids, favorite=body.favorite
-        )
-        payload = _images_list(images)
-    _announce(caller, [uuid.UUID(item["id"]) for item in payload["data"]])
-    return 200, payload
 
 
 def _announce(caller: Caller, image_ids: list[uuid.UUID]) -> None:
@@ -169,90 +179,118 @@ def _announce(caller: Caller, image_ids: list[uuid.UUID]) -> None:
         publish_image_changed(get_redis(), user_id=caller.id, image_id=image_id)
 
 
-async def favorite_images(request: Request) -> Response:
-    """POST /api/v1/images/favorite {ids, favorite}: hearts on (or off) several images."""
-    return await _handle(request, _favorite_many, FavoriteBody)
+async def _run(work: Any) -> Any:
+    return await in_thread(work, refusal)
 
 
-async def favorite_image(request: Request) -> Response:
-    """PUT (heart on) or DELETE (heart off) /api/v1/images/{image_id}/favorite."""
-    favorite = request.method == "PUT"
-    body = FavoriteBody(ids=[_param(request, "image_id")], favorite=favorite)
-
-    def work(caller: Caller, _body: None) -> tuple[int, Any]:
-        status, payload = _favorite_many(caller, body)
-        return status, payload["data"][0]
-
-    return await _handle(request, work)
+library_routes = router()
+route = library_routes
 
 
-def _delete(caller: Caller, ids: list[str]) -> tuple[int, Any]:
+# -- images -------------------------------------------------------------------------------
+
+
+def _favorite_many(caller: Caller, ids: list[str], favorite: bool) -> dict[str, Any]:
+    with session_scope() as db:
+        images = library.set_favorite(
+            session=db, user_id=caller.id, image_ids=ids, favorite=favorite
+        )
+        payload = _images_list(images)
+    _announce(caller, [uuid.UUID(item["id"]) for item in payload["data"]])
+    return payload
+
+
+@route.post(routes.API_V1_FAVORITE, response_model=ImagesPage, responses=errors(400, 404, 413))
+async def favorite_images(body: FavoriteBody, caller: CallerDep) -> Any:
+    """Hearts on (or off) several images."""
+    return await _run(lambda: _favorite_many(caller, body.ids, body.favorite))
+
+
+@route.put(routes.API_V1_IMAGE_FAVORITE, response_model=ImageObject, responses=errors(404))
+async def favorite_image(image_id: str, caller: CallerDep) -> Any:
+    """Heart on."""
+    return (await _run(lambda: _favorite_many(caller, [image_id], True)))["data"][0]
+
+
+@route.delete(routes.API_V1_IMAGE_FAVORITE, response_model=ImageObject, responses=errors(404))
+async def unfavorite_image(image_id: str, caller: CallerDep) -> Any:
+    """Heart off."""
+    return (await _run(lambda: _favorite_many(caller, [image_id], False)))["data"][0]
+
+
+def _delete(caller: Caller, ids: list[str]) -> dict[str, Any]:
     window = get_settings().undo_delete_seconds
     with session_scope() as db:
         images = library.delete_images(session=db, user_id=caller.id, image_ids=ids)
         deleted = [image.id for image in images]
         until = max(image.deleted_at for image in images if image.deleted_at)
     _announce(caller, deleted)
-    return 200, {
+    return {
         "object": "list",
         "deleted": [str(image_id) for image_id in deleted],
         "restorable_until": int((until + timedelta(seconds=window)).timestamp()),
     }
 
 
-async def delete_images(request: Request) -> Response:
-    """POST /api/v1/images/delete {ids}: delete several images (all or none)."""
-    return await _handle(request, lambda caller, body: _delete(caller, body.ids), IdsBody)
+@route.post(routes.API_V1_DELETE, response_model=Deleted, responses=errors(400, 404, 413))
+async def delete_images(body: IdsBody, caller: CallerDep) -> Any:
+    """Delete several images (all or none)."""
+    return await _run(lambda: _delete(caller, body.ids))
 
 
-async def delete_image(request: Request) -> Response:
-    """DELETE /api/v1/images/{image_id}."""
-    image_id = _param(request, "image_id")
-    return await _handle(request, lambda caller, _body: _delete(caller, [image_id]))
+@route.delete(routes.API_V1_IMAGE, response_model=Deleted, responses=errors(404))
+async def delete_image(image_id: str, caller: CallerDep) -> Any:
+    """Delete one image."""
+    return await _run(lambda: _delete(caller, [image_id]))
 
 
-def _restore(caller: Caller, body: IdsBody) -> tuple[int, Any]:
+def _restore(caller: Caller, ids: list[str]) -> dict[str, Any]:
     window = timedelta(seconds=get_settings().undo_delete_seconds)
     with session_scope() as db:
-        images = library.restore_images(
-            session=db, user_id=caller.id, image_ids=body.ids, window=window
-        )
+        images = library.restore_images(session=db, user_id=caller.id, image_ids=ids, window=window)
         payload = _images_list(images)
     _announce(caller, [image.id for image in images])
-    return 200, payload
+    return payload
 
 
-async def restore_images(request: Request) -> Response:
-    """POST /api/v1/images/restore {ids}: undo a delete while the undo window lasts."""
-    return await _handle(request, _restore, IdsBody)
+@route.post(routes.API_V1_RESTORE, response_model=ImagesPage, responses=errors(400, 404, 413))
+async def restore_images(body: IdsBody, caller: CallerDep) -> Any:
+    """Undo a delete while the undo window lasts."""
+    return await _run(lambda: _restore(caller, body.ids))
 
 
-async def download_images(request: Request) -> Response:
-    """POST /api/v1/images/download {ids}: the images as a zip, streamed."""
+@route.post(
+    routes.API_V1_DOWNLOAD,
+    response_class=Response,
+    responses={200: ZIP, **errors(400, 404, 413)},
+)
+async def download_images(body: IdsBody, caller: CallerDep) -> Response:
+    """The images as a zip, streamed."""
     from imagegen.http.files import zip_response
 
-    def work(caller: Caller, body: IdsBody) -> tuple[int, Any]:
+    def find() -> list[Image]:
         with session_scope() as db:
             images = library.owned_images(session=db, user_id=caller.id, image_ids=body.ids)
             _detached(db, *images)
-        return 200, zip_response(images)
+        return images
 
-    return await _handle(request, work, IdsBody)
+    return zip_response(await _run(find))
 
 
 # -- collections ----------------------------------------------------------------------------
 
 
-async def list_collections(request: Request) -> Response:
-    """GET /api/v1/collections: the caller's collections by name."""
+@route.get(routes.API_V1_COLLECTIONS, response_model=CollectionList)
+async def list_collections(caller: CallerDep) -> Any:
+    """Your collections by name."""
 
-    def work(caller: Caller, _body: None) -> tuple[int, Any]:
+    def work() -> dict[str, Any]:
         with session_scope() as db:
             found = collections.list_collections(session=db, user_id=caller.id)
             data = [collection_object(s.collection, s.count) for s in found]
-        return 200, {"object": "list", "data": data}
+        return {"object": "list", "data": data}
 
-    return await _handle(request, work)
+    return await _run(work)
 
 
 def _summary(caller: Caller, collection_id: str) -> dict[str, Any]:
@@ -268,63 +306,69 @@ def _summary(caller: Caller, collection_id: str) -> dict[str, Any]:
         return collection_object(found, count)
 
 
-async def create_collection(request: Request) -> Response:
-    """POST /api/v1/collections {name}."""
+@route.post(
+    routes.API_V1_COLLECTIONS,
+    response_model=CollectionObject,
+    status_code=201,
+    responses=errors(400, 413),
+)
+async def create_collection(body: CollectionBody, caller: CallerDep) -> Any:
+    """A new, empty collection."""
 
-    def work(caller: Caller, body: CollectionBody) -> tuple[int, Any]:
+    def work() -> dict[str, Any]:
         with session_scope() as db:
             made = collections.create_collection(session=db, user_id=caller.id, name=body.name)
-            return 201, collection_object(made, 0)
+            return collection_object(made, 0)
 
-    return await _handle(request, work, CollectionBody)
-
-
-async def get_collection(request: Request) -> Response:
-    """GET /api/v1/collections/{collection_id}."""
-    collection_id = _param(request, "collection_id")
-    return await _handle(request, lambda caller, _body: (200, _summary(caller, collection_id)))
+    return await _run(work)
 
 
-async def rename_collection(request: Request) -> Response:
-    """PATCH /api/v1/collections/{collection_id} {name}."""
-    collection_id = _param(request, "collection_id")
+@route.get(routes.API_V1_COLLECTION, response_model=CollectionObject, responses=errors(404))
+async def get_collection(collection_id: str, caller: CallerDep) -> Any:
+    """One of your collections."""
+    return await _run(lambda: _summary(caller, collection_id))
 
-    def work(caller: Caller, body: CollectionBody) -> tuple[int, Any]:
+
+@route.patch(
+    routes.API_V1_COLLECTION, response_model=CollectionObject, responses=errors(400, 404, 413)
+)
+async def rename_collection(collection_id: str, body: CollectionBody, caller: CallerDep) -> Any:
+    """A new name."""
+
+    def work() -> dict[str, Any]:
         with session_scope() as db:
             collections.rename_collection(
                 session=db, user_id=caller.id, collection_id=collection_id, name=body.name
             )
-        return 200, _summary(caller, collection_id)
+        return _summary(caller, collection_id)
 
-    return await _handle(request, work, CollectionBody)
+    return await _run(work)
 
 
-async def delete_collection(request: Request) -> Response:
-    """DELETE /api/v1/collections/{collection_id} (its images stay)."""
-    collection_id = _param(request, "collection_id")
+@route.delete(routes.API_V1_COLLECTION, response_model=CollectionDeleted, responses=errors(404))
+async def delete_collection(collection_id: str, caller: CallerDep) -> Any:
+    """Delete a collection (its images stay)."""
 
-    def work(caller: Caller, _body: None) -> tuple[int, Any]:
+    def work() -> dict[str, Any]:
         with session_scope() as db:
             collections.delete_collection(
                 session=db, user_id=caller.id, collection_id=collection_id
             )
-        return 200, {"id": collection_id, "object": "collection", "deleted": True}
+        return {"id": collection_id, "object": "collection", "deleted": True}
 
-    return await _handle(request, work)
+    return await _run(work)
 
 
-async def collection_images(request: Request) -> Response:
-    """GET /api/v1/collections/{collection_id}/images?limit=&offset=."""
-    collection_id = _param(request, "collection_id")
-    raw_limit = request.query_params.get("limit", "20")
-    raw_offset = request.query_params.get("offset", "0")
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
-        return error(400, "`limit` must be 1 to 100.", "invalid_request_error", param="limit")
-    if not raw_offset.isdigit() or int(raw_offset) > 1_000_000:
-        return error(400, "`offset` must be 0 or more.", "invalid_request_error", param="offset")
-    limit, offset = int(raw_limit), int(raw_offset)
+@route.get(routes.API_V1_COLLECTION_IMAGES, response_model=ImagesPage, responses=errors(400, 404))
+async def collection_images(
+    collection_id: str,
+    caller: CallerDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> Any:
+    """The images of a collection, a page at a time."""
 
-    def work(caller: Caller, _body: None) -> tuple[int, Any]:
+    def work() -> dict[str, Any]:
         with session_scope() as db:
             found = collections.collection_images(
                 session=db,
@@ -334,58 +378,91 @@ async def collection_images(request: Request) -> Response:
                 offset=offset,
             )
             shown = found[:limit]
-            return 200, {**_images_list(shown), "has_more": len(found) > limit}
+            return {**_images_list(shown), "has_more": len(found) > limit}
 
-    return await _handle(request, work)
+    return await _run(work)
 
 
-async def change_collection_images(request: Request) -> Response:
-    """POST /api/v1/collections/{collection_id}/images {ids} (add), or …/images/remove."""
-    collection_id = _param(request, "collection_id")
-    change = (
-        collections.remove_images
-        if request.url.path.endswith("/remove")
-        else collections.add_images
-    )
+@route.post(
+    routes.API_V1_COLLECTION_IMAGES,
+    response_model=CollectionObject,
+    responses=errors(400, 404, 413),
+)
+async def add_collection_images(collection_id: str, body: IdsBody, caller: CallerDep) -> Any:
+    """Add images to a collection."""
 
-    def work(caller: Caller, body: IdsBody) -> tuple[int, Any]:
+    def work() -> dict[str, Any]:
         with session_scope() as db:
-            change(session=db, user_id=caller.id, collection_id=collection_id, image_ids=body.ids)
-        return 200, _summary(caller, collection_id)
+            collections.add_images(
+                session=db, user_id=caller.id, collection_id=collection_id, image_ids=body.ids
+            )
+        return _summary(caller, collection_id)
 
-    return await _handle(request, work, IdsBody)
+    return await _run(work)
 
 
-async def share_collection(request: Request) -> Response:
-    """PUT (share) or DELETE (stop sharing) /api/v1/collections/{collection_id}/share."""
-    collection_id = _param(request, "collection_id")
-    action = (
-        collections.share_collection
-        if request.method == "PUT"
-        else collections.stop_sharing_collection
-    )
+@route.post(
+    routes.API_V1_COLLECTION_IMAGES_REMOVE,
+    response_model=CollectionObject,
+    responses=errors(400, 404, 413),
+)
+async def remove_collection_images(collection_id: str, body: IdsBody, caller: CallerDep) -> Any:
+    """Take images out of a collection (they stay in your library)."""
 
-    def work(caller: Caller, _body: None) -> tuple[int, Any]:
+    def work() -> dict[str, Any]:
         with session_scope() as db:
-            action(session=db, user_id=caller.id, collection_id=collection_id)
-        return 200, _summary(caller, collection_id)
+            collections.remove_images(
+                session=db, user_id=caller.id, collection_id=collection_id, image_ids=body.ids
+            )
+        return _summary(caller, collection_id)
 
-    return await _handle(request, work)
+    return await _run(work)
+
+
+@route.put(routes.API_V1_COLLECTION_SHARE, response_model=CollectionObject, responses=errors(404))
+async def share_collection(collection_id: str, caller: CallerDep) -> Any:
+    """Make a public link (`share_url`)."""
+
+    def work() -> dict[str, Any]:
+        with session_scope() as db:
+            collections.share_collection(session=db, user_id=caller.id, collection_id=collection_id)
+        return _summary(caller, collection_id)
+
+    return await _run(work)
+
+
+@route.delete(
+    routes.API_V1_COLLECTION_SHARE, response_model=CollectionObject, responses=errors(404)
+)
+async def stop_sharing_collection(collection_id: str, caller: CallerDep) -> Any:
+    """Stop the public link."""
+
+    def work() -> dict[str, Any]:
+        with session_scope() as db:
+            collections.stop_sharing_collection(
+                session=db, user_id=caller.id, collection_id=collection_id
+            )
+        return _summary(caller, collection_id)
+
+    return await _run(work)
 
 
 # -- exports --------------------------------------------------------------------------------
 
 
-async def create_export(request: Request) -> Response:
-    """POST /api/v1/exports: start preparing an archive of all the caller's data."""
+@route.post(
+    routes.API_V1_EXPORTS, response_model=ExportObject, status_code=202, responses=errors(409)
+)
+async def create_export(caller: CallerDep) -> Any:
+    """Start preparing an archive of all your data."""
     from workers.export_data import enqueue_export  # the broker, only when used
 
-    def work(caller: Caller, _body: None) -> tuple[int, Any]:
+    def work() -> dict[str, Any]:
         with session_scope() as db:
             export = exports.request_export(session=db, user_id=caller.id, enqueue=enqueue_export)
-        return 202, export_object(export)
+        return export_object(export)
 
-    return await _handle(request, work)
+    return await _run(work)
 
 
 def _owned_export(caller: Caller, export_id: str) -> DataExport:
@@ -395,38 +472,28 @@ def _owned_export(caller: Caller, export_id: str) -> DataExport:
         return export
 
 
-async def get_export(request: Request) -> Response:
-    """GET /api/v1/exports/{export_id}: its status, and the download URL once ready."""
-    export_id = _param(request, "export_id")
-    return await _handle(
-        request, lambda caller, _body: (200, export_object(_owned_export(caller, export_id)))
-    )
+@route.get(routes.API_V1_EXPORT, response_model=ExportObject, responses=errors(404))
+async def get_export(export_id: str, caller: CallerDep) -> Any:
+    """Its status, and the download URL once ready."""
+    return await _run(lambda: export_object(_owned_export(caller, export_id)))
 
 
-async def download_export(request: Request) -> Response:
-    """GET /api/v1/exports/{export_id}/download: the archive (404 until ready, and after)."""
-    from imagegen.http.files import NOT_FOUND, export_file_response
+@route.get(
+    routes.API_V1_EXPORT_DOWNLOAD,
+    response_class=Response,
+    responses={200: ZIP, **errors(404)},
+)
+async def download_export(export_id: str, caller: CallerDep) -> Response:
+    """The archive (404 until ready, and after)."""
+    from imagegen.http.files import export_file_response
 
-    export_id = _param(request, "export_id")
-
-    def work(caller: Caller, _body: None) -> tuple[int, Any]:
+    def work() -> Response:
         export = _owned_export(caller, export_id)
-        response = export_file_response(export) if exports.downloadable(export) else NOT_FOUND
-        if response is NOT_FOUND:
+        if not exports.downloadable(export):
             raise ExportNotFound()
-        return 200, response
+        response = export_file_response(export)
+        if response.status_code == 404:
+            raise ExportNotFound()
+        return response
 
-    return await _handle(request, work)
-
-
-Handler = Callable[[Request], Awaitable[Response]]
-
-
-def route(path: str, **handlers: Handler) -> Route:
-    """One route per path whatever its methods, so a 405's Allow header lists them all."""
-
-    async def dispatch(request: Request) -> Response:
-        # HEAD is answered like GET (Starlette adds it wherever GET is allowed).
-        return await handlers["GET" if request.method == "HEAD" else request.method](request)
-
-    return Route(path, dispatch, methods=list(handlers))
+    return await _run(work)

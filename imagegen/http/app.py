@@ -3,16 +3,17 @@ table, every path from `imagegen.routes`, each handler in the module of its conc
 """
 
 import redis
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from sqlalchemy.exc import InterfaceError, OperationalError
-from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Match, Route
 
 from imagegen import routes
 from imagegen.http import (
     api_v1,
-    api_v1_library,
     auth_forms,
     collection_share,
     files,
@@ -26,26 +27,16 @@ from imagegen.http.bodies import BodyTooLarge
 
 
 async def openapi_document(_: Request) -> JSONResponse:
-    """GET /api/openapi.json: the OpenAPI description of these routes."""
+    """GET /api/openapi.json: the OpenAPI description of the form, file and webhook routes
+    (the REST API's is generated at /api/v1/openapi.json).
+    """
     from imagegen.http.openapi import openapi_schema
 
     return JSONResponse(openapi_schema())
 
 
-async def openapi_v1_document(_: Request) -> JSONResponse:
-    """GET /api/v1/openapi.json: the REST API's OpenAPI description."""
-    from imagegen.http.openapi import openapi_v1_schema
-
-    return JSONResponse(openapi_v1_schema())
-
-
-def _route(path: str, **handlers: api_v1_library.Handler) -> Route:
-    return api_v1_library.route(path, **handlers)
-
-
 def route_table() -> list[Route]:
     """Every route this app serves in front of Reflex."""
-    lib = api_v1_library
     return [
         # Forms that sign in and out (303 back to a page).
         Route(routes.API_LOGIN, auth_forms.login, methods=["POST"]),
@@ -73,47 +64,56 @@ def route_table() -> list[Route]:
         Route(routes.SHARE_IMAGE, share.shared_image, methods=["GET"]),
         Route(routes.COLLECTION_PAGE, collection_share.collection_page, methods=["GET"]),
         Route(routes.COLLECTION_IMAGE, collection_share.collection_image, methods=["GET"]),
-        # The REST API.
-        Route(routes.API_V1_GENERATIONS, api_v1.create_images, methods=["POST"]),
-        Route(routes.API_V1_IMAGES, api_v1.list_images, methods=["GET"]),
-        Route(routes.API_V1_OPENAPI, openapi_v1_document, methods=["GET"]),
-        _route(routes.API_V1_FAVORITE, POST=lib.favorite_images),
-        _route(routes.API_V1_DELETE, POST=lib.delete_images),
-        _route(routes.API_V1_RESTORE, POST=lib.restore_images),
-        _route(routes.API_V1_DOWNLOAD, POST=lib.download_images),
-        _route(routes.API_V1_IMAGE_FAVORITE, PUT=lib.favorite_image, DELETE=lib.favorite_image),
-        _route(routes.API_V1_IMAGE, GET=api_v1.get_image, DELETE=lib.delete_image),
-        _route(routes.API_V1_COLLECTIONS, GET=lib.list_collections, POST=lib.create_collection),
-        _route(
-            routes.API_V1_COLLECTION,
-            GET=lib.get_collection,
-            PATCH=lib.rename_collection,
-            DELETE=lib.delete_collection,
-        ),
-        _route(
-            routes.API_V1_COLLECTION_IMAGES,
-            GET=lib.collection_images,
-            POST=lib.change_collection_images,
-        ),
-        _route(routes.API_V1_COLLECTION_IMAGES_REMOVE, POST=lib.change_collection_images),
-        _route(
-            routes.API_V1_COLLECTION_SHARE, PUT=lib.share_collection, DELETE=lib.share_collection
-        ),
-        _route(routes.API_V1_EXPORTS, POST=lib.create_export),
-        _route(routes.API_V1_EXPORT, GET=lib.get_export),
-        _route(routes.API_V1_EXPORT_DOWNLOAD, GET=lib.download_export),
     ]
 
 
-def build_api() -> Starlette:
-    """The Starlette app Reflex mounts its own routes under."""
-    return Starlette(
-        exception_handlers={
-            BodyTooLarge: outages.too_large,
-            OperationalError: outages.unavailable,
-            InterfaceError: outages.unavailable,
-            redis.ConnectionError: outages.unavailable,
-            redis.TimeoutError: outages.unavailable,
-        },
-        routes=route_table(),
-    )
+def _flat(table: list[BaseRoute]) -> list[Route | APIRoute]:
+    """Every route of a table, those of included routers too."""
+    found: list[Route | APIRoute] = []
+    for route in table:
+        if isinstance(route, Route | APIRoute):
+            found.append(route)
+        elif (included := getattr(route, "original_router", None)) is not None:
+            found.extend(_flat(included.routes))
+    return found
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's 404/405 answers; under /api/v1 in OpenAI's error shape, and a 405's Allow
+    lists every method of the path (FastAPI has one route per method).
+    """
+    assert isinstance(exc, HTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        matching = [
+            route
+            for route in _flat(request.app.router.routes)
+            if route.matches(request.scope)[0] != Match.NONE
+        ]
+        # The most specific path: /images/delete, not /images/{image_id}.
+        path = min((route.path for route in matching), key=lambda p: p.count("{"), default="")
+        methods = {m for route in matching if route.path == path for m in route.methods or ()}
+        headers["Allow"] = ", ".join(sorted(methods))
+    if request.url.path.startswith(routes.API_V1 + "/"):
+        response = api_v1.error(exc.status_code, exc.detail, "invalid_request_error")
+        response.headers.update(headers)
+        return response
+    return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=headers)
+
+
+def build_api() -> FastAPI:
+    """The app Reflex mounts its own routes under: FastAPI for the JSON REST API (typed
+    bodies, the generated /api/v1/openapi.json), plain Starlette routes for the rest.
+    """
+    app = api_v1.build_v1()
+    app.router.routes.extend(route_table())
+    for exc, handler in {
+        BodyTooLarge: outages.too_large,
+        OperationalError: outages.unavailable,
+        InterfaceError: outages.unavailable,
+        redis.ConnectionError: outages.unavailable,
+        redis.TimeoutError: outages.unavailable,
+        HTTPException: http_error,
+    }.items():
+        app.add_exception_handler(exc, handler)
+    return app
