@@ -41,7 +41,7 @@ from imagegen.errors import (
 from imagegen.http import urls
 from imagegen.http.bodies import read_body
 from imagegen.http.session import bearer_token
-from imagegen.models import Image, User
+from imagegen.models import TERMINAL_STATUSES, Image, User
 from imagegen.providers.compose import get_moderator, get_storage
 from imagegen.realtime import publish_image_changed
 from imagegen.redis_client import get_redis
@@ -49,7 +49,6 @@ from imagegen.services import api_keys, fair_queue, generation, intake
 from imagegen.settings import get_settings
 
 MAX_BODY_BYTES = 64 * 1024
-TERMINAL = ("completed", "failed", "cancelled")
 # OpenAI's quality names of older models, mapped onto ours.
 QUALITY_ALIASES = {"auto": "medium", "standard": "medium", "hd": "high"}
 OPENAI_STYLES = ("vivid", "natural")  # dall-e-3's; accepted and ignored
@@ -504,7 +503,7 @@ async def create_images(body: GenerationBody, caller: CallerDep) -> Response:
     found: list[Image] = []
     while time.monotonic() < deadline:
         found = await anyio.to_thread.run_sync(_images, caller, ids)
-        if all(image.status in TERMINAL for image in found):
+        if all(image.status in TERMINAL_STATUSES for image in found):
             break
         await asyncio.sleep(0.2)
     else:  # still running: answer like "async", the images keep going

@@ -149,7 +149,7 @@ def test_reads_show_usage(capsys) -> None:
 def test_command_line_grants_and_revokes_the_role(capsys) -> None:
     with session_scope() as db:
         email = create_user(db).email
-    assert cli.main(["admin", "grant", email.upper()]) == 0
+    assert cli.run_command(["admin", "grant", email.upper()]) == 0
     assert f"{email} is now an admin." in capsys.readouterr().out
     with session_scope() as db:
         user = db.exec(select(User).where(User.email == email)).one()
@@ -160,8 +160,8 @@ def test_command_line_grants_and_revokes_the_role(capsys) -> None:
             "role.admin",
             email,
         )
-    assert cli.main(["admin", "revoke", email]) == 0
-    assert cli.main(["admin", "grant", "nobody@example.com"]) == 1
+    assert cli.run_command(["admin", "revoke", email]) == 0
+    assert cli.run_command(["admin", "grant", "nobody@example.com"]) == 1
     assert "No account with the email nobody@example.com." in capsys.readouterr().err
 
 
