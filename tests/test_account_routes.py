@@ -18,16 +18,13 @@ pytestmark = pytest.mark.usefixtures("engine", "redis_client")
 
 
 @pytest.fixture
-def inbox(smtp_server, monkeypatch):
-    from imagegen.services import mail
+def inbox(smtp_server, swap_ports):
 
     box, port = smtp_server
-    monkeypatch.setattr(
-        mail,
-        "get_mailer",
-        lambda: SmtpMailer(
+    swap_ports(
+        mailer=SmtpMailer(
             host="127.0.0.1", port=port, sender="imagegen <no-reply@localhost>", starttls=False
-        ),
+        )
     )
     return box
 

@@ -23,13 +23,12 @@ from imagegen.http.session import (
     sign_in,
     signed_in_user_id,
 )
-from imagegen.providers.oauth import configured_providers
+from imagegen.providers.compose import get_providers
 from imagegen.redis_client import get_redis
 from imagegen.services import (
     accounts,
     flash,
 )
-from imagegen.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +51,7 @@ def _oauth_redirect_uri(provider: str) -> str:
 
 async def oauth_start(request: Request) -> Response:
     """GET /api/auth/oauth/{provider}/start: remember state + PKCE verifier, go to consent."""
-    provider = configured_providers(get_settings()).get(request.path_params["provider"])
+    provider = get_providers().oauth.get(request.path_params["provider"])
     if provider is None:
         return NOT_FOUND
     link_user = None
@@ -77,7 +76,7 @@ async def oauth_start(request: Request) -> Response:
 async def oauth_callback(request: Request) -> Response:
     """GET /api/auth/oauth/{provider}/callback: check state, exchange the code, sign in."""
     name = request.path_params["provider"]
-    provider = configured_providers(get_settings()).get(name)
+    provider = get_providers().oauth.get(name)
     params = request.query_params
     state = params.get("state", "")[:200]
 
