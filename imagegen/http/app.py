@@ -84,6 +84,8 @@ async def http_error(request: Request, exc: Exception) -> Response:
     """
     assert isinstance(exc, HTTPException)
     headers = dict(exc.headers or {})
+    if exc.status_code in (204, 304):  # no body allowed
+        return Response(status_code=exc.status_code, headers=headers)
     if exc.status_code == 405:
         matching = [
             route
