@@ -11,11 +11,10 @@ from sqlmodel import select
 from starlette.testclient import TestClient
 
 from imagegen import routes
-from imagegen.api import build_api
 from imagegen.db import session_scope
 from imagegen.errors import ImagegenError
-from imagegen.models import Image
-from imagegen.models import Session as UserSession
+from imagegen.http.app import build_api
+from imagegen.models import Image, UserSession
 from imagegen.providers.compose import get_storage
 from imagegen.providers.image_generator import OfflineImageGenerator
 from imagegen.services import auth, feed, generation, pipeline

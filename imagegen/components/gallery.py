@@ -4,7 +4,8 @@ from urllib.parse import quote
 
 import reflex as rx
 
-from imagegen import routes, styles, urls
+from imagegen import routes, styles
+from imagegen.http import urls
 from imagegen.services.generation import MAX_COUNT, MAX_PROMPT, QUALITIES, SIZES, STYLES
 from imagegen.state.account import NOTICES_WATCH
 from imagegen.state.collections import CollectionsState

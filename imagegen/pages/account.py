@@ -4,8 +4,9 @@ deletion.
 
 import reflex as rx
 
-from imagegen import routes, security, urls
+from imagegen import routes, security
 from imagegen.components.forms import error_alert, field
+from imagegen.http import urls
 from imagegen.state.account import AccountState
 from imagegen.state.auth import AuthState
 from imagegen.templates import private_page

@@ -8,9 +8,10 @@ from urllib.parse import urlencode
 
 import reflex as rx
 
-from imagegen import routes, urls
+from imagegen import routes
 from imagegen.db import session_scope
 from imagegen.errors import ImagegenError
+from imagegen.http import urls
 from imagegen.models import User
 from imagegen.providers.compose import get_storage
 from imagegen.providers.oauth import configured_providers

@@ -2,7 +2,6 @@
 
 import asyncio
 import uuid
-from http.cookies import CookieError, SimpleCookie
 from urllib.parse import urlencode
 
 import reflex as rx
@@ -10,19 +9,13 @@ import reflex as rx
 from imagegen import routes
 from imagegen.db import session_scope
 from imagegen.errors import ImagegenError
+from imagegen.http import session as web_session
 from imagegen.models import PLAN_LABELS
 from imagegen.redis_client import get_redis
-from imagegen.services import auth, flash
+from imagegen.services import flash
 from imagegen.services.throttle import Throttle
 from imagegen.settings import get_settings
 from imagegen.state.feed import UserFeed, load_snapshot, user_feed
-
-
-def _lookup(token: str | None) -> auth.SignedIn | None:
-    with session_scope() as db:
-        return auth.resolve_session(
-            session=db, token=token, policy=auth.session_policy(get_settings())
-        )
 
 
 class AuthState(rx.State):
@@ -61,16 +54,11 @@ class AuthState(rx.State):
     def _session_token(self) -> str | None:
         """The cookie as the browser sent it with the websocket handshake (never sent back)."""
         raw = self.router.headers.raw_headers.get("cookie", "") if self.router else ""
-        try:
-            cookie = SimpleCookie(raw)
-        except CookieError:
-            return None
-        morsel = cookie.get(routes.SESSION_COOKIE)
-        return morsel.value if morsel else None
+        return web_session.token_from_cookie_header(raw)
 
     async def _refresh_user(self) -> bool:
         """Load the user behind the cookie; clear everything when there is none."""
-        signed_in = await asyncio.to_thread(_lookup, self._session_token())
+        signed_in = await asyncio.to_thread(web_session.resolve, self._session_token())
         if signed_in is None:
             self._user_id, self.user_name, self.user_email, self.user_plan = "", "", "", ""
             self.is_admin = False

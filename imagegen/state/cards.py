@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import redis
 
-from imagegen import urls
+from imagegen.http import urls
 from imagegen.models import Image
 from imagegen.providers.compose import get_storage
 from imagegen.redis_client import get_redis

@@ -8,9 +8,9 @@ from typing import Any
 
 import reflex as rx
 
-from imagegen import urls
 from imagegen.db import session_scope
 from imagegen.errors import ImagegenError
+from imagegen.http import urls
 from imagegen.models import Collection
 from imagegen.routes import collection_share_path
 from imagegen.services import collections

@@ -6,7 +6,7 @@ import uuid
 import reflex as rx
 
 from imagegen.db import session_scope
-from imagegen.models import PLAN_LABELS
+from imagegen.models import ACTIVE_STATUSES, PLAN_LABELS
 from imagegen.services import feed
 from imagegen.settings import get_settings
 from imagegen.state.cards import card, credits_text
@@ -55,12 +55,12 @@ class UserFeed(rx.SharedState):
     @rx.var
     def in_progress(self) -> bool:
         """Some card is still queued or generating."""
-        return any(c["status"] in ("queued", "generating") for c in self.items)
+        return any(c["status"] in ACTIVE_STATUSES for c in self.items)
 
     @rx.var
     def working_count(self) -> int:
         """Cards queued or generating (the tab title counts them)."""
-        return sum(c["status"] in ("queued", "generating") for c in self.items)
+        return sum(c["status"] in ACTIVE_STATUSES for c in self.items)
 
     @rx.var
     def done_count(self) -> int:
