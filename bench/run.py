@@ -35,11 +35,11 @@ import psycopg  # noqa: E402
 import redis  # noqa: E402
 from sqlalchemy import text, update  # noqa: E402
 
+from imagegen.cards import card  # noqa: E402
 from imagegen.db import session_scope  # noqa: E402
 from imagegen.models import Image, User  # noqa: E402
 from imagegen.services import auth, generation  # noqa: E402
 from imagegen.settings import get_settings  # noqa: E402
-from imagegen.state.cards import card  # noqa: E402
 
 
 def fresh_database() -> None:

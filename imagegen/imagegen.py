@@ -16,9 +16,9 @@ from imagegen.middleware import (
     session_cookie_refresh,
     socket_token_guard,
 )
+from imagegen.relay import relay
 from imagegen.services.admin import configuration_notes
 from imagegen.settings import get_settings
-from imagegen.state.relay import relay
 from imagegen.templates import register_pages
 
 logs.configure()

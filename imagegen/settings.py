@@ -152,6 +152,8 @@ class Settings(BaseSettings):
     # tab refetches its gallery every POLL_INTERVAL_SECONDS; a baseline for the benchmarks).
     live_updates: Literal["push", "poll"] = "push"
     poll_interval_seconds: float = Field(default=2.0, gt=0, le=60)
+    # Benchmark only: the relay records each event's stage times in Redis (imagegen/relay.py).
+    relay_trace: bool = False
 
     # -- library ---------------------------------------------------------------
     # How long a deleted image can be restored ("Undo"); the watchdog removes it for good after.

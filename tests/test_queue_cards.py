@@ -6,11 +6,11 @@ import uuid
 
 import pytest
 
+from imagegen.cards import card, queue_labels
 from imagegen.db import session_scope
 from imagegen.models import Image
 from imagegen.services import fair_queue, generation
 from imagegen.settings import get_settings
-from imagegen.state.cards import card, queue_labels
 from tests.fixtures.users import create_user
 
 pytestmark = [pytest.mark.commits, pytest.mark.usefixtures("engine", "redis_client")]

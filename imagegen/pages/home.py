@@ -52,7 +52,13 @@ def home_content() -> rx.Component:
     )
 
 
-@private_page(route=routes.HOME, title="Generate", on_load=GalleryState.load)
+@private_page(
+    route=routes.HOME,
+    title="Generate",
+    on_load=GalleryState.load,
+    instant=True,
+    checks_login=True,
+)
 def home() -> rx.Component:
     """The signed-in home page."""
     return home_content()

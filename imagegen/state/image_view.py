@@ -6,10 +6,10 @@ import uuid
 import reflex as rx
 
 from imagegen import routes
+from imagegen.cards import card
 from imagegen.db import session_scope
 from imagegen.errors import ImagegenError, ImageNotFound
 from imagegen.services import generation
-from imagegen.state.cards import card
 from imagegen.state.feed import UserFeed
 from imagegen.state.gallery import TITLE_SIGNAL, GalleryState, _act
 
