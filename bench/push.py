@@ -333,6 +333,30 @@ def run(log_dir: Path, redis_url: str) -> dict:
     return out
 
 
+def table(results: dict) -> list[tuple[str, str, str]]:
+    """Rows for the benchmark table printed by bench/run.py."""
+    stages_, idle, paint = results["push_stages"], results["idle_cost"], results["first_paint"]
+    return [
+        (
+            "push, 3 tabs: p50 / p95 (ms, median of 3)",
+            f"{stages_['p50_ms']} / {stages_['p95_ms']}",
+            "≤ 15 / ≤ 50",
+        ),
+        *(
+            (f"  {name} (ms)", f"{v['p50_ms']} / {v['p95_ms']}", "")
+            for name, v in stages_["stages"].items()
+        ),
+        *(
+            (f"idle CPU per tab per min, {label} (ms)", v["cpu_ms_per_tab_per_min"], "")
+            for label, v in idle.items()
+            if isinstance(v, dict)
+        ),
+        ("idle: 0.15 s polling / push", idle["fast_poll_over_push"], "≥ 20×"),
+        ("home usable, this machine (ms)", paint["this machine"]["usable_ms"], "≤ 250"),
+        ("home usable, 4x CPU + 150 ms (ms)", paint["slow phone"]["usable_ms"], "≤ 800"),
+    ]
+
+
 def main() -> None:
     import os
     import tempfile

@@ -56,6 +56,20 @@ def fresh_database() -> None:
     redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
 
 
+def machine() -> str:
+    """Cores, CPU model and memory of this machine, for the README's table."""
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "unknown CPU",
+    )
+    kib = int(Path("/proc/meminfo").read_text().split()[1])
+    return f"{os.cpu_count()} cores ({model}), {kib / 2**20:.0f} GiB"
+
+
 def gold_user() -> uuid.UUID:
     with session_scope() as db:
         user = auth.register_user(
@@ -347,9 +361,10 @@ def main() -> None:
         return
     fresh_database()
     results: dict = {
-        "machine": f"{os.cpu_count()} cores",
+        "machine": machine(),
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
+    load_at_start = os.getloadavg()[0]
     print("big gallery (10,000 images) …", flush=True)
     results["big_gallery"] = bench_big_gallery()
     results["throughput"] = []
@@ -379,6 +394,11 @@ def main() -> None:
 
     print("the app under 200 sign-ins at once with random emails …", flush=True)
     results["signin_storm"] = signin_storm.run_app_and_storm(log_dir)
+    from bench import push
+
+    results.update(push.run(log_dir, os.environ["REDIS_URL"]))
+    # A busy machine (other jobs on its 2 cores) moves the latency figures: say how busy.
+    results["load_average"] = f"{load_at_start:.1f} / {os.getloadavg()[0]:.1f}"
 
     visible = results["done_to_visible"]
     missed = f"{visible['push']['missing']}, {visible['poll']['missing']}"
@@ -414,6 +434,7 @@ def main() -> None:
         ("submit errors (spread + at once)", spread["errors"] + burst["errors"], "0"),
         ("backend memory per connected tab (KB)", results["memory"]["kb_per_tab"], "≤ 500"),
         *((name, value, "") for name, value in signin_storm.table(results["signin_storm"])),
+        *push.table(results),
         *fairness_rows(results["fairness"]),
     ]
     for name, value, target in rows:
