@@ -88,6 +88,14 @@ class AuthState(rx.State):
         """This tab's feed, linked to the signed-in user's shared one."""
         return await user_feed(self, self._feed_key)
 
+    async def _verified_user_id(self) -> str | None:
+        """The one check every state's actions start with: the session re-read from the cookie
+        (it may have been revoked or expired since the page loaded); the user's id, or None.
+        """
+        if not await self._refresh_user():
+            return None
+        return self._user_id
+
     async def _signed_in(self) -> bool:
         """The session check every private page's on_load starts with: resolves the user behind
         the cookie (`_refresh_user`). Pages that load the feed themselves call it directly.

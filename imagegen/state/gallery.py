@@ -455,12 +455,6 @@ class GalleryState(AuthState):
         for event in await self._show_submitted(submitted):
             yield event
 
-    async def _verified_user_id(self) -> str | None:
-        """Re-check the session before changing anything (it may have been revoked)."""
-        if not await self._refresh_user():
-            return None
-        return self._user_id
-
     async def _refresh_credits(self) -> None:
         snap = await load_snapshot(self._user_id, images=False)
         if snap is not None:
