@@ -258,16 +258,22 @@ def prompt_form() -> rx.Component:
                 out_of_credits_notice(),
                 rx.flex(
                     rx.hstack(
-                        rx.badge(
-                            rx.icon("coins", size=14),
-                            rx.text.span(
-                                UserFeed.credits_left.to_string(),
-                                " credits left",
-                                id="credits-left",
+                        # Until the feed loaded (the shell paints first): its outline, not "0".
+                        rx.skeleton(
+                            rx.badge(
+                                rx.icon("coins", size=14),
+                                rx.text.span(
+                                    UserFeed.credits_left.to_string(),
+                                    " credits left",
+                                    id="credits-left",
+                                ),
+                                size="2",
+                                variant="soft",
+                                color_scheme=rx.cond(
+                                    UserFeed.credits_left > 0, styles.ACCENT, "amber"
+                                ),
                             ),
-                            size="2",
-                            variant="soft",
-                            color_scheme=rx.cond(UserFeed.credits_left > 0, styles.ACCENT, "amber"),
+                            loading=~UserFeed.loaded,
                         ),
                         rx.text(
                             "Costs ",

@@ -2,6 +2,8 @@
 a signed-in user sees the navigation and the page's outline, not a blank "Loading…" screen;
 the home page's prompt box is there to type into."""
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -13,8 +15,8 @@ pytestmark = pytest.mark.e2e
 
 
 def without_socket(page: Page) -> None:
-    """From now on the page's websocket never connects (no session check, no state)."""
-    page.route("**/_event/**", lambda route: route.abort())
+    """From now on the page's websocket opens but never answers (no session check, no state)."""
+    page.route_web_socket(re.compile(r".*/_event.*"), lambda _ws: None)
 
 
 def test_the_shell_paints_before_the_session_check(page: Page, live_server: str) -> None:
@@ -26,7 +28,8 @@ def test_the_shell_paints_before_the_session_check(page: Page, live_server: str)
     expect(page.get_by_text("Loading…")).to_have_count(0)
     expect(page.get_by_role("navigation").first).to_be_visible()
     expect(page.get_by_role("heading", name="Generate").first).to_be_visible()
-    expect(page.locator("textarea").first).to_be_visible()  # the prompt box, before hydration
+    expect(page.locator("textarea").first).to_be_visible()  # the prompt box, before any state
+    expect(page.get_by_text("Your images")).to_be_visible()
 
     page.goto(routes.ACCOUNT)
     expect(page.get_by_text("Loading…")).to_have_count(0)
