@@ -258,22 +258,16 @@ def prompt_form() -> rx.Component:
                 out_of_credits_notice(),
                 rx.flex(
                     rx.hstack(
-                        # Until the feed loaded (the shell paints first): its outline, not "0".
-                        rx.skeleton(
-                            rx.badge(
-                                rx.icon("coins", size=14),
-                                rx.text.span(
-                                    UserFeed.credits_left.to_string(),
-                                    " credits left",
-                                    id="credits-left",
-                                ),
-                                size="2",
-                                variant="soft",
-                                color_scheme=rx.cond(
-                                    UserFeed.credits_left > 0, styles.ACCENT, "amber"
-                                ),
+                        rx.badge(
+                            rx.icon("coins", size=14),
+                            rx.text.span(
+                                UserFeed.credits_left.to_string(),
+                                " credits left",
+                                id="credits-left",
                             ),
-                            loading=~UserFeed.loaded,
+                            size="2",
+                            variant="soft",
+                            color_scheme=rx.cond(UserFeed.credits_left > 0, styles.ACCENT, "amber"),
                         ),
                         rx.text(
                             "Costs ",
