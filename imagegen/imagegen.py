@@ -17,9 +17,9 @@ from imagegen.http.middleware import (
     socket_token_guard,
 )
 from imagegen.http.webhooks import begin_warm_up
+from imagegen.relay import relay
 from imagegen.services.admin import configuration_notes
 from imagegen.settings import get_settings
-from imagegen.state.relay import relay
 from imagegen.templates import register_pages
 
 logs.configure()

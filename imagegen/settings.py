@@ -160,6 +160,8 @@ class Settings(BaseSettings):
     poll_interval_seconds: float = Field(default=2.0, gt=0, le=60)
     # Images per gallery page (the first page a tab loads, and each "Load more").
     gallery_page_size: int = Field(default=24, ge=4, le=200)
+    # Benchmark only: the relay records each event's stage times in Redis (imagegen/relay.py).
+    relay_trace: bool = False
 
     # -- library ---------------------------------------------------------------
     # How long a deleted image can be restored ("Undo"); the watchdog removes it for good after.

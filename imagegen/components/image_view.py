@@ -3,6 +3,7 @@
 import reflex as rx
 
 from imagegen import styles
+from imagegen.cards import VARIATIONS
 from imagegen.components.gallery import (
     SIZE_LABELS,
     STYLE_LABELS,
@@ -12,7 +13,6 @@ from imagegen.components.gallery import (
 )
 from imagegen.components.swipe import swipe_area
 from imagegen.services.generation import QUALITIES
-from imagegen.state.cards import VARIATIONS
 from imagegen.state.gallery import GalleryState
 from imagegen.state.image_view import ImageViewState
 

@@ -8,13 +8,13 @@ from typing import Any
 
 import reflex as rx
 
+from imagegen.cards import card
 from imagegen.db import session_scope
 from imagegen.errors import ImagegenError
 from imagegen.http import urls
 from imagegen.models import Collection
 from imagegen.routes import collection_share_path
 from imagegen.services import collections
-from imagegen.state.cards import card
 from imagegen.state.gallery import GalleryState
 
 # How many images an open collection shows.

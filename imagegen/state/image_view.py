@@ -6,12 +6,12 @@ import uuid
 import reflex as rx
 
 from imagegen import routes
+from imagegen.cards import card
 from imagegen.db import session_scope
 from imagegen.errors import ImagegenError, ImageNotFound
 from imagegen.services import generation
-from imagegen.state.cards import card
 from imagegen.state.feed import UserFeed
-from imagegen.state.gallery import TITLE_SIGNAL, GalleryState, _act
+from imagegen.state.gallery import TITLE_SIGNAL, GalleryState, ImageAction, _on_image
 
 # A swipe is a horizontal move of at least this many CSS pixels, mostly sideways.
 SWIPE_MIN_PX = 50
@@ -140,7 +140,7 @@ class ImageViewState(GalleryState):
     @rx.event
     async def share_view(self):
         """Give the image a public link and copy it."""
-        updated, error = await self._act_on_view("share")
+        updated, error = await self._act_on_view(generation.share_image)
         if error:
             return rx.toast.error(error)
         if updated and updated["share_url"]:
@@ -153,7 +153,7 @@ class ImageViewState(GalleryState):
     @rx.event
     async def stop_sharing_view(self):
         """End the image's public link."""
-        _, error = await self._act_on_view("unshare")
+        _, error = await self._act_on_view(generation.stop_sharing)
         if error:
             return rx.toast.error(error)
         return rx.toast.info("The link no longer works", duration=2000)
@@ -192,8 +192,8 @@ class ImageViewState(GalleryState):
             return [rx.redirect(routes.image_path(following), replace=True), hide_later]
         return [rx.redirect(routes.HOME), hide_later]
 
-    async def _act_on_view(self, action: str) -> tuple[dict[str, str] | None, str]:
-        """Run a card action on the viewed image; keep the view and the feed in step.
+    async def _act_on_view(self, service: ImageAction) -> tuple[dict[str, str] | None, str]:
+        """Run one image service on the viewed image; keep the view and the feed in step.
 
         Returns:
             The updated card (None when the image is gone) and an error message ("" if none).
@@ -203,7 +203,7 @@ class ImageViewState(GalleryState):
         if user_id is None or not image_id:
             return None, "Please sign in again."
         try:
-            result = await asyncio.to_thread(_act, user_id, image_id, action)
+            result = await asyncio.to_thread(_on_image, service, user_id, image_id)
         except ImagegenError as exc:
             return None, str(exc)
         shared = await self.get_state(UserFeed)
