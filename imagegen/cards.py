@@ -100,6 +100,8 @@ class Card(TypedDict):
     # The gallery's order (`sort_key`).
     key: str
     aspect: str
+    # Width as a share of the height: the card's share of its gallery row (justified rows).
+    grow: str
     # Height as a share of the width, for placeholders that keep the final shape.
     pad: str
     # "1" when the owner put a heart on it ("" otherwise: card fields are strings).
@@ -138,6 +140,7 @@ def card(image: Image) -> Card:
         created_iso=image.created_at.isoformat(),
         key=sort_key(image.created_at, image.id),
         aspect=image.size.replace("x", " / "),
+        grow=f"{1 / _ratio(image.size):.3f}",
         pad=f"{100 * _ratio(image.size):.2f}%",
         favorite="1" if image.favorite else "",
         share_url=share_url(image.share_token) if image.share_token else "",

@@ -1,5 +1,6 @@
 """The prompt form and the gallery cards of the generate page."""
 
+from typing import Any
 from urllib.parse import quote
 
 import reflex as rx
@@ -409,7 +410,7 @@ def _picture_link(item: rx.Var) -> rx.Component:
             src=item["thumb"],
             alt=item["prompt"],
             width="100%",
-            style={"aspect_ratio": item["aspect"], "object_fit": "cover"},
+            style={"aspect_ratio": _shape(item["aspect"], "1 / 1"), "object_fit": "cover"},
             border_radius="var(--radius-3)",
             loading="lazy",
             background="var(--gray-3)",
@@ -475,7 +476,7 @@ def _shared_row(item: rx.Var) -> rx.Component:
 def _pending(item: rx.Var) -> rx.Component:
     return rx.vstack(
         rx.skeleton(
-            rx.box(width="100%", padding_top=item["pad"]),
+            rx.box(width="100%", padding_top=_shape(item["pad"], "100%")),
             loading=True,
             width="100%",
             display="block",
@@ -629,11 +630,7 @@ def image_card(item: rx.Var) -> rx.Component:
         data_testid="image-card",
         id="card-" + item["id"].to(str),
         position="relative",
-        width="100%",
-        # One card never splits across two masonry columns.
-        display="inline-block",
-        break_inside="avoid",
-        margin_bottom=rx.breakpoints(initial="0.75rem", sm="1rem"),
+        **_tile(item),
         size=rx.breakpoints(initial="1", sm="2"),
     )
 
@@ -692,17 +689,53 @@ def undo_bar() -> rx.Component:
     )
 
 
-# Masonry by CSS columns: cards keep their picture's shape and pack without ragged rows
-# (a landscape or a cancelled card beside a portrait one leaves no hole); 2 columns on phones.
-MASONRY_COLUMNS = rx.breakpoints(initial="2", md="3", xl="4")
+# Justified rows: each card's picture width is its share of the row in proportion to the
+# picture's width/height, so the pictures of a row share one height and a landscape card beside
+# a portrait one leaves no hole; read left to right, newest first, and no column is ever left
+# empty when there are few images. ROW_UNIT is the picture width a square card starts from
+# (3 a row on a laptop or desktop); a card grows to at most GROW_CAP times that, so a row of
+# one never becomes a giant. TILE_PAD is what a card adds around its picture (its padding
+# at the card sizes image_card uses, and its border). Phones have two equal columns of
+# square thumbnails (the whole picture is one tap away).
+ROW_UNIT = rx.breakpoints(initial="9rem", sm="13rem", md="12rem", lg="15rem", xl="18rem")
+TILE_PAD = rx.breakpoints(
+    initial="calc(2 * var(--space-3) + 2px)", sm="calc(2 * var(--space-4) + 2px)"
+)
+ROW_GAP = rx.breakpoints(initial="0.75rem", sm="1rem")
+GROW_CAP = 1.6
+
+
+def _shape(value: rx.Var, on_phones: str) -> rx.Var | dict:
+    """The picture's own shape from tablet width up; `on_phones` below."""
+    return rx.breakpoints(initial=on_phones, sm=value)
+
+
+def _tile(item: rx.Var) -> dict[str, Any]:
+    """A card's place in the justified rows (see ROW_UNIT)."""
+    grow = item["grow"].to(str)
+    return {
+        "flex_grow": rx.breakpoints(initial="0", sm=grow),
+        "flex_basis": rx.breakpoints(
+            initial="calc(50% - 0.375rem)",
+            sm="calc(" + grow + " * var(--row-unit) + var(--tile-pad))",
+        ),
+        "max_width": rx.breakpoints(
+            initial="calc(50% - 0.375rem)",
+            sm="calc(" + grow + f" * {GROW_CAP} * var(--row-unit) + var(--tile-pad))",
+        ),
+        "min_width": "0",
+    }
 
 
 def _masonry(children: rx.Component) -> rx.Component:
-    return rx.box(
+    return rx.flex(
         children,
-        column_count=MASONRY_COLUMNS,
-        column_gap=rx.breakpoints(initial="0.75rem", sm="1rem"),
+        # The last row keeps its cards at their starting width instead of stretching them.
+        rx.box(flex_grow="1000", flex_basis="0", height="0", aria_hidden="true"),
+        wrap="wrap",
+        gap=ROW_GAP,
         width="100%",
+        style={"--row-unit": ROW_UNIT, "--tile-pad": TILE_PAD},
         data_testid="gallery-grid",
     )
 
@@ -724,7 +757,7 @@ def _feed_grid() -> rx.Component:
 def _skeleton_grid() -> rx.Component:
     return rx.grid(
         *(rx.skeleton(rx.box(height="16rem"), loading=True) for _ in range(4)),
-        columns=MASONRY_COLUMNS,
+        columns=rx.breakpoints(initial="2", md="3"),
         spacing="4",
         width="100%",
     )
@@ -1040,9 +1073,8 @@ def _collection_card(item: rx.Var) -> rx.Component:
             backdrop_filter="blur(6px)",
         ),
         position="relative",
-        width="100%",
-        display="inline-block",
-        break_inside="avoid",
+        display="flex",
+        **_tile(item),
     )
 
 
