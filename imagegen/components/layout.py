@@ -130,21 +130,11 @@ def header(title: str) -> rx.Component:
         ),
         rx.spacer(),
         rx.hstack(
-            rx.avatar(fallback=AuthState.user_initial, size="2", radius="full"),
-            rx.vstack(
-                rx.text(AuthState.user_name, size="2", weight="medium", trim="both"),
-                rx.badge(
-                    rx.cond(UserFeed.plan_label != "", UserFeed.plan_label, AuthState.plan_label),
-                    variant="soft",
-                    size="1",
-                    id="plan-badge",
-                ),
-                spacing="1",
-                align="start",
-                display=["none", "flex"],
-            ),
+            # Who is signed in, once the session check has answered (the prerendered shell
+            # names nobody and offers no "Sign out" to a visitor who is not signed in).
+            rx.cond(AuthState.is_authenticated, _who(), _who_placeholder()),
             rx.color_mode.button(size="2", variant="ghost", aria_label="Toggle dark mode"),
-            sign_out_button(),
+            rx.cond(AuthState.is_authenticated, sign_out_button()),
             align="center",
             spacing="3",
         ),
@@ -156,6 +146,31 @@ def header(title: str) -> rx.Component:
         position="sticky",
         top="0",
         z_index="10",
+    )
+
+
+def _who_placeholder() -> rx.Component:
+    return rx.skeleton(rx.box(width="2rem", height="2rem"), loading=True, radius="full")
+
+
+def _who() -> rx.Component:
+    """The signed-in user's avatar, name and plan."""
+    return rx.hstack(
+        rx.avatar(fallback=AuthState.user_initial, size="2", radius="full"),
+        rx.vstack(
+            rx.text(AuthState.user_name, size="2", weight="medium", trim="both"),
+            rx.badge(
+                rx.cond(UserFeed.plan_label != "", UserFeed.plan_label, AuthState.plan_label),
+                variant="soft",
+                size="1",
+                id="plan-badge",
+            ),
+            spacing="1",
+            align="start",
+            display=["none", "flex"],
+        ),
+        align="center",
+        spacing="3",
     )
 
 
