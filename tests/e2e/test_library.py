@@ -318,10 +318,9 @@ def test_collections_create_add_open_share(page: Page) -> None:
     expect(cards(page)).to_have_count(3)
 
 
-def _column_lefts(locator: Locator) -> set[int]:
-    return set(
-        locator.evaluate_all("els => els.map(e => Math.round(e.getBoundingClientRect().left))")
-    )
+def _row_tops(locator: Locator) -> list[int]:
+    """The top of each card, in the page's order."""
+    return locator.evaluate_all("els => els.map(e => Math.round(e.getBoundingClientRect().top))")
 
 
 def test_collection_masonry_rename_remove_and_delete(page: Page) -> None:
@@ -339,12 +338,14 @@ def test_collection_masonry_rename_remove_and_delete(page: Page) -> None:
     expect(page.get_by_text("6 images added to “Studio”")).to_be_visible()
     page.get_by_role("button", name="Done").click()
 
-    # Opened on a desktop: the gallery's columns (3 at this width), not one long column
+    # Opened on a desktop: the gallery's rows (3 squares a row at this width), not one long
+    # column
     page.get_by_role("button", name="Open collection Studio").click()
     view = page.get_by_test_id("collection-view")
     in_view = view.locator("[data-testid=image-card]")
     expect(in_view).to_have_count(6)
-    assert len(_column_lefts(in_view)) == 3
+    tops = _row_tops(in_view)
+    assert tops[0] == tops[1] == tops[2] < tops[3] == tops[4] == tops[5]
 
     # Rename: the heading and the chip follow; a taken or empty name is refused in place
     view.get_by_role("button", name="Rename").click()
