@@ -11,7 +11,7 @@ from imagegen.errors import ImagegenError, ImageNotFound
 from imagegen.services import generation
 from imagegen.state.cards import card
 from imagegen.state.feed import UserFeed
-from imagegen.state.gallery import TITLE_SIGNAL, GalleryState, _act
+from imagegen.state.gallery import TITLE_SIGNAL, GalleryState, _act, fill_prompt
 
 
 def _view(user_id: str, image_id: str) -> tuple[dict[str, str], str, str] | None:
@@ -88,11 +88,12 @@ class ImageViewState(GalleryState):
         item = self.view
         if not item:
             return None
-        self.prompt, self.size, self.quality = item["prompt"], item["size"], item["quality"]
+        self.size, self.quality = item["size"], item["quality"]
         self.style = item["style"] or "none"
         self._return_to = ""
         return [
             rx.redirect(routes.HOME),
+            *fill_prompt(item["prompt"]),  # the box lives in the browser
             rx.call_script("setTimeout(() => document.getElementById('prompt')?.focus(), 300)"),
         ]
 
