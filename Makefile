@@ -74,3 +74,4 @@ clean:
 ## Benchmarks: prints a table and writes bench/results.json (real PostgreSQL, Redis, workers).
 bench: setup services chromium
 	$(PY) bench/run.py
+	$(PY) bench/table.py

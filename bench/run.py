@@ -35,11 +35,11 @@ import psycopg  # noqa: E402
 import redis  # noqa: E402
 from sqlalchemy import text, update  # noqa: E402
 
+from imagegen.cards import card  # noqa: E402
 from imagegen.db import session_scope  # noqa: E402
 from imagegen.models import Image, User  # noqa: E402
 from imagegen.services import auth, generation  # noqa: E402
 from imagegen.settings import get_settings  # noqa: E402
-from imagegen.state.cards import card  # noqa: E402
 
 
 def fresh_database() -> None:
@@ -54,6 +54,20 @@ def fresh_database() -> None:
     config.attributes["skip_logging"] = True
     command.upgrade(config, "head")
     redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
+
+
+def machine() -> str:
+    """Cores, CPU model and memory of this machine, for the README's table."""
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "unknown CPU",
+    )
+    kib = int(Path("/proc/meminfo").read_text().split()[1])
+    return f"{os.cpu_count()} cores ({model}), {kib / 2**20:.0f} GiB"
 
 
 def gold_user() -> uuid.UUID:
@@ -347,9 +361,10 @@ def main() -> None:
         return
     fresh_database()
     results: dict = {
-        "machine": f"{os.cpu_count()} cores",
+        "machine": machine(),
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
+    load_at_start = os.getloadavg()[0]
     print("big gallery (10,000 images) …", flush=True)
     results["big_gallery"] = bench_big_gallery()
     results["throughput"] = []
@@ -386,6 +401,11 @@ def main() -> None:
     results["burst"] = [burst.run(log_dir, web_workers) for web_workers in (1, 2)]
     print("pipeline overhead: zero-cost and offline generators …", flush=True)
     results["pipeline"] = pipeline.run()
+    from bench import push
+
+    results.update(push.run(log_dir, os.environ["REDIS_URL"]))
+    # A busy machine (other jobs on its 2 cores) moves the latency figures: say how busy.
+    results["load_average"] = f"{load_at_start:.1f} / {os.getloadavg()[0]:.1f}"
 
     visible = results["done_to_visible"]
     missed = f"{visible['push']['missing']}, {visible['poll']['missing']}"
@@ -421,6 +441,7 @@ def main() -> None:
         ("submit errors (spread + at once)", spread["errors"] + burst["errors"], "0"),
         ("backend memory per connected tab (KB)", results["memory"]["kb_per_tab"], "≤ 500"),
         *((name, value, "") for name, value in signin_storm.table(results["signin_storm"])),
+        *push.table(results),
         *fairness_rows(results["fairness"]),
         *burst.table(results["burst"]),
         *pipeline.table(results["pipeline"]),

@@ -319,8 +319,13 @@ def set_admin_role(email: str, *, grant: bool) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `imagegen` command."""
+    """Entry point of the `imagegen` command: logging set up, then the command run."""
     logs.configure()
+    return run_command(argv)
+
+
+def run_command(argv: list[str] | None = None) -> int:
+    """Run one `imagegen` command (what tests call: logging stays as the caller set it)."""
     parser = argparse.ArgumentParser(prog="imagegen")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="serve the app with workers (embedded engines when unset)")

@@ -7,8 +7,8 @@ import reflex as rx
 
 import imagegen.pages  # noqa: F401  (records every page)
 from imagegen import logs
-from imagegen.api import begin_warm_up, build_api
-from imagegen.middleware import (
+from imagegen.http.app import build_api
+from imagegen.http.middleware import (
     admin_gate,
     frontend_redirects,
     request_context,
@@ -16,9 +16,10 @@ from imagegen.middleware import (
     session_cookie_refresh,
     socket_token_guard,
 )
+from imagegen.http.webhooks import begin_warm_up
+from imagegen.relay import relay
 from imagegen.services.admin import configuration_notes
 from imagegen.settings import get_settings
-from imagegen.state.relay import relay
 from imagegen.templates import register_pages
 
 logs.configure()

@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import re
+import sys
 import uuid
 from datetime import UTC, datetime
 from typing import TextIO
@@ -57,15 +58,36 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is when a record is emitted (never to a stream that
+    was replaced and closed since, as pytest's captured ones are).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        """The current stderr."""
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
 TEXT_FORMAT = "%(asctime)s %(name)s %(levelname)s %(ids)s%(message)s"
 
 
 def configure(
     level: int = logging.INFO, fmt: str | None = None, stream: TextIO | None = None
 ) -> None:
-    """Route the root logger to `stream` (stderr) in LOG_FORMAT (json, the default, or text)."""
+    """Route the root logger to `stream` (stderr) in LOG_FORMAT (json, the default, or text).
+
+    Called only by entry points: the CLI, the web app's module and each worker process's boot.
+    """
     fmt = fmt or os.environ.get("LOG_FORMAT", "json")
-    handler = logging.StreamHandler(stream)
+    handler: logging.Handler = logging.StreamHandler(stream) if stream else _Stderr()
     handler.addFilter(_ContextIds())
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
     root = logging.getLogger()

@@ -3,12 +3,27 @@
 import secrets
 import uuid
 from datetime import UTC, datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-PLANS = ("free_user", "pro_user", "gold_user")
-PLAN_LABELS = {"free_user": "Free", "pro_user": "Pro", "gold_user": "Gold"}
+
+class Plan(StrEnum):
+    """A user's plan (stored as its value)."""
+
+    FREE = "free_user"
+    PRO = "pro_user"
+    GOLD = "gold_user"
+
+    @property
+    def label(self) -> str:
+        """Free / Pro / Gold."""
+        return PLAN_LABELS[self]
+
+
+PLANS = tuple(Plan)
+PLAN_LABELS = {Plan.FREE: "Free", Plan.PRO: "Pro", Plan.GOLD: "Gold"}
 # 64 hex characters from PostgreSQL's strong random source (gen_random_uuid), for rows
 # inserted without the application's own secrets.token_hex(32).
 FEED_KEY_SQL = "encode(sha256((gen_random_uuid()::text || gen_random_uuid()::text)::bytea), 'hex')"
@@ -66,7 +81,7 @@ class User(TimestampMixin, table=True):
     email_when_done: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
-class Session(TimestampMixin, table=True):
+class UserSession(TimestampMixin, table=True):
     """A signed-in browser. Only the SHA-256 of the cookie token is stored."""
 
     __tablename__ = "session"
@@ -117,8 +132,21 @@ class Verification(TimestampMixin, table=True):
     expires_at: datetime = Field(sa_type=sa.DateTime(timezone=True))  # type: ignore[call-overload]
 
 
-IMAGE_STATUSES = ("queued", "generating", "completed", "failed", "cancelled")
-ACTIVE_STATUSES = ("queued", "generating")
+class ImageStatus(StrEnum):
+    """Where an image is in its life (stored as its value; ck_image_status lists them)."""
+
+    QUEUED = "queued"
+    GENERATING = "generating"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+IMAGE_STATUSES = tuple(ImageStatus)
+# Still to finish: counted against the in-progress limit, watched by the watchdog.
+ACTIVE_STATUSES = (ImageStatus.QUEUED, ImageStatus.GENERATING)
+# Done for good: a waiting API call can answer.
+TERMINAL_STATUSES = (ImageStatus.COMPLETED, ImageStatus.FAILED, ImageStatus.CANCELLED)
 
 
 class Image(TimestampMixin, table=True):

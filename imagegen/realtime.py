@@ -1,12 +1,13 @@
 """Live updates, producer side: "something of user U changed" goes onto a Redis list.
 
 Workers, webhooks and request handlers call `publish_*`; the web backend's relay
-(`imagegen/state/relay.py`) pops each message once (BLPOP) and pushes it to the user's open
+(`imagegen/relay.py`) pops each message once (BLPOP) and pushes it to the user's open
 tabs. Nothing here imports Reflex, so workers stay light.
 """
 
 import json
 import logging
+import time
 import uuid
 
 import redis
@@ -24,7 +25,10 @@ def publish(
     """Queue one change notification; a lost notification only delays the UI, so errors are logged."""
     if get_settings().live_updates == "poll":
         return  # tabs refetch on their own; nobody would pop the list
-    payload = json.dumps({"user_id": str(user_id), "kind": kind, **data})
+    # `at`: when it was sent (epoch seconds), for the push benchmark's stage times.
+    payload = json.dumps(
+        {"user_id": str(user_id), "kind": kind, "at": f"{time.time():.6f}", **data}
+    )
     try:
         client.rpush(EVENTS_KEY, payload)
     except redis.RedisError:

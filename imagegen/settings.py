@@ -3,12 +3,18 @@
 import functools
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-Plan = Literal["free_user", "pro_user", "gold_user"]
+
+class PlanLimits(NamedTuple):
+    """What one plan allows (the plans table is `Settings.plan_limits`)."""
+
+    credits: int
+    in_progress: int
+    submits_per_minute: int
 
 
 def normalize_database_url(value: str) -> str:
@@ -154,6 +160,8 @@ class Settings(BaseSettings):
     poll_interval_seconds: float = Field(default=2.0, gt=0, le=60)
     # Images per gallery page (the first page a tab loads, and each "Load more").
     gallery_page_size: int = Field(default=24, ge=4, le=200)
+    # Benchmark only: the relay records each event's stage times in Redis (imagegen/relay.py).
+    relay_trace: bool = False
 
     # -- library ---------------------------------------------------------------
     # How long a deleted image can be restored ("Undo"); the watchdog removes it for good after.
@@ -205,17 +213,36 @@ class Settings(BaseSettings):
         """Cookies get the Secure flag when the backend (which sets them) is served over https."""
         return self.backend_url.startswith("https://")
 
+    def plan_limits(self, plan: str) -> PlanLimits:
+        """What a plan allows (an unknown plan gets the free plan's)."""
+        table = {
+            "free_user": PlanLimits(
+                self.credits_free_user,
+                self.in_progress_free_user,
+                self.submits_per_minute_free_user,
+            ),
+            "pro_user": PlanLimits(
+                self.credits_pro_user, self.in_progress_pro_user, self.submits_per_minute_pro_user
+            ),
+            "gold_user": PlanLimits(
+                self.credits_gold_user,
+                self.in_progress_gold_user,
+                self.submits_per_minute_gold_user,
+            ),
+        }
+        return table.get(plan, table["free_user"])
+
     def plan_credits(self, plan: str) -> int:
         """Credits a plan grants per window."""
-        return int(getattr(self, f"credits_{plan}", self.credits_free_user))
+        return self.plan_limits(plan).credits
 
     def submits_per_minute(self, plan: str) -> int:
         """How many generation requests the plan may send per minute."""
-        return int(getattr(self, f"submits_per_minute_{plan}", self.submits_per_minute_free_user))
+        return self.plan_limits(plan).submits_per_minute
 
     def in_progress_limit(self, plan: str) -> int:
         """How many images the plan may have queued or generating at once."""
-        return int(getattr(self, f"in_progress_{plan}", self.in_progress_free_user))
+        return self.plan_limits(plan).in_progress
 
     def image_cost(self, quality: str) -> int:
         """Credits one image of this quality costs."""

@@ -35,4 +35,5 @@ pytest_plugins = [
     "tests.fixtures.smtp",
     "tests.fixtures.users",
     "tests.fixtures.live",
+    "tests.fixtures.ports",
 ]

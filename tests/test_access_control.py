@@ -11,16 +11,15 @@ from sqlmodel import select
 from starlette.testclient import TestClient
 
 from imagegen import routes
-from imagegen.api import build_api
 from imagegen.db import session_scope
 from imagegen.errors import ImagegenError
-from imagegen.models import Image
-from imagegen.models import Session as UserSession
+from imagegen.http.app import build_api
+from imagegen.models import Image, UserSession
 from imagegen.providers.compose import get_storage
 from imagegen.providers.image_generator import OfflineImageGenerator
 from imagegen.services import auth, feed, generation, pipeline
 from imagegen.settings import get_settings
-from imagegen.state.gallery import _act, _delete, _restore, _set_favorite
+from imagegen.state.gallery import _delete, _on_image, _restore, _set_favorite
 from tests.fixtures.images import queue_images
 from tests.fixtures.users import DEFAULT_PASSWORD, create_user, unique_email
 
@@ -101,11 +100,23 @@ def _http(path: Callable[[World], str]) -> Callable[[World, str], int]:
     return call
 
 
+# The service each card event calls (delete goes through `_delete`, as the tab's event does).
+CARD_SERVICES = {
+    "cancel": generation.cancel_generation,
+    "dismiss": generation.dismiss_image,
+    "share": generation.share_image,
+    "unshare": generation.stop_sharing,
+}
+
+
 def _handler(action: str, image: str) -> Callable[[World, str], str]:
     def call(world: World, id_or_none: str) -> str:
         target = str(getattr(world, image)) if id_or_none == "real" else str(uuid.uuid4())
         with pytest.raises(ImagegenError) as refused:
-            _act(str(world.bob_id), target, action)
+            if action == "delete":
+                _delete(str(world.bob_id), [target])
+            else:
+                _on_image(CARD_SERVICES[action], str(world.bob_id), target)
         return str(refused.value)
 
     return call

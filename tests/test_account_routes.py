@@ -6,8 +6,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from imagegen import routes
-from imagegen.api import build_api
 from imagegen.db import session_scope
+from imagegen.http.app import build_api
 from imagegen.models import User
 from imagegen.providers.mailer import SmtpMailer
 from imagegen.redis_client import get_redis
@@ -18,16 +18,13 @@ pytestmark = pytest.mark.usefixtures("engine", "redis_client")
 
 
 @pytest.fixture
-def inbox(smtp_server, monkeypatch):
-    from imagegen.services import mail
+def inbox(smtp_server, swap_ports):
 
     box, port = smtp_server
-    monkeypatch.setattr(
-        mail,
-        "get_mailer",
-        lambda: SmtpMailer(
+    swap_ports(
+        mailer=SmtpMailer(
             host="127.0.0.1", port=port, sender="imagegen <no-reply@localhost>", starttls=False
-        ),
+        )
     )
     return box
 

@@ -4,8 +4,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from imagegen import routes
-from imagegen.api import build_api
 from imagegen.db import session_scope
+from imagegen.http.app import build_api
 from imagegen.services import auth
 from tests.fixtures.images import queue_images
 from tests.fixtures.users import DEFAULT_PASSWORD, create_user, unique_email
@@ -43,7 +43,7 @@ def test_register_sets_httponly_session_cookie(client: TestClient) -> None:
     assert response.headers["location"] == "/"
     cookie = response.headers["set-cookie"]
     assert cookie.startswith(f"{routes.SESSION_COOKIE}=")
-    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Max-Age=604800" in cookie
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Max-Age=604800" in cookie
     assert "Secure" not in cookie  # APP_URL is http in tests
     token = cookie.split(";")[0].split("=", 1)[1]
     with session_scope() as db:
@@ -123,9 +123,9 @@ def test_health_is_503_when_redis_is_down(
 ) -> None:
     import redis
 
-    from imagegen import api
+    from imagegen.http import ops
 
-    monkeypatch.setattr(api, "get_redis", lambda: redis.Redis(port=1, socket_connect_timeout=0.2))
+    monkeypatch.setattr(ops, "get_redis", lambda: redis.Redis(port=1, socket_connect_timeout=0.2))
     response = client.get(routes.API_HEALTH)
     assert response.status_code == 503
     assert response.json()["redis"] == "down" and response.json()["database"] == "ok"
@@ -215,9 +215,9 @@ def test_under_https_the_session_cookie_is_secure_httponly_and_samesite(
 
 
 def test_not_ready_while_start_up_work_runs(client: TestClient) -> None:
-    from imagegen import api
+    from imagegen.http import webhooks
 
-    warm = api.begin_warm_up()  # what the app does at import, before its lifespan runs it
+    warm = webhooks.begin_warm_up()  # what the app does at import, before its lifespan runs it
     response = client.get("/api/ready")
     assert response.status_code == 503
     assert response.json()["startup"] == "warming up"

@@ -13,8 +13,8 @@ import openai
 import pytest
 from sqlmodel import select
 
-from imagegen.api import build_api
 from imagegen.db import session_scope
+from imagegen.http.app import build_api
 from imagegen.models import CreditLedger, User
 from imagegen.realtime import EVENTS_KEY
 from imagegen.services import api_keys
@@ -212,7 +212,6 @@ def test_the_schema_is_served(server) -> None:
 
 
 def test_a_flagged_prompt_is_a_content_policy_error_and_costs_nothing(server, monkeypatch) -> None:
-    from imagegen.providers import compose
     from tests.standins.openai_server import OpenAIStandIn
 
     key, user_id = new_key()
@@ -220,14 +219,12 @@ def test_a_flagged_prompt_is_a_content_policy_error_and_costs_nothing(server, mo
         monkeypatch.setenv("OPENAI_API_KEY", "sk-mod-test")
         monkeypatch.setenv("OPENAI_BASE_URL", standin.base_url)
         get_settings.cache_clear()
-        compose.get_moderator.cache_clear()
         try:
             with pytest.raises(openai.BadRequestError) as refused:
                 client_for(server, key).images.generate(prompt="a forbidden scene")
         finally:
             monkeypatch.undo()
             get_settings.cache_clear()
-            compose.get_moderator.cache_clear()
         assert len(standin.moderation_requests) == 1
     assert refused.value.code == "content_policy_violation"
     assert "flagged by moderation" in refused.value.message

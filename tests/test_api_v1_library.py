@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 from starlette.testclient import TestClient
 
-from imagegen.api import build_api
 from imagegen.db import session_scope
+from imagegen.http.app import build_api
 from imagegen.models import Image
 from imagegen.providers.compose import get_storage
 from imagegen.services import api_keys, exports

@@ -13,8 +13,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from imagegen import routes
-from imagegen.api import build_api
 from imagegen.db import session_scope
+from imagegen.http.app import build_api
 from imagegen.models import Image
 from imagegen.providers.compose import get_storage
 from tests.fixtures.images import add_image

@@ -13,7 +13,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from imagegen import logs
-from imagegen.middleware import request_context
+from imagegen.http.middleware import request_context
 
 
 @pytest.fixture
@@ -90,3 +90,26 @@ def test_text_format_shows_the_ids() -> None:
     finally:
         root.handlers[:] = saved
     assert "imagegen.test WARNING [req=abc123] slow" in buffer.getvalue()
+
+
+def test_stderr_logging_follows_a_replaced_stderr(monkeypatch) -> None:
+    """A handler set up by an entry point writes to the stderr of the moment: pytest (or
+    anything) replacing and closing the stream it had does not make records fail with
+    "--- Logging error ---".
+    """
+    import sys
+
+    root = logging.getLogger()
+    saved, level = root.handlers[:], root.level
+    first, second = io.StringIO(), io.StringIO()
+    try:
+        monkeypatch.setattr(sys, "stderr", first)
+        logs.configure(fmt="text")
+        first.close()
+        monkeypatch.setattr(sys, "stderr", second)
+        logging.getLogger("imagegen.test").warning("still heard")
+    finally:
+        root.handlers[:] = saved
+        root.setLevel(level)
+    assert "Logging error" not in second.getvalue()
+    assert "imagegen.test WARNING still heard" in second.getvalue()

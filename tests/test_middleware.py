@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from imagegen import routes
 from imagegen.db import session_scope
-from imagegen.middleware import session_cookie_refresh
+from imagegen.http.middleware import session_cookie_refresh
 from imagegen.services import auth
 from tests.fixtures.users import create_user
 
@@ -69,7 +69,7 @@ def test_assets_and_api_calls_are_left_alone(client: TestClient) -> None:
 
 
 def test_csp_allows_the_imagekit_endpoint_and_our_socket_origin() -> None:
-    from imagegen.middleware import content_security_policy
+    from imagegen.http.middleware import content_security_policy
     from imagegen.settings import load_settings
 
     local = content_security_policy(load_settings(app_url="http://localhost:3000"))
@@ -86,7 +86,7 @@ def test_csp_allows_the_imagekit_endpoint_and_our_socket_origin() -> None:
 
 
 def test_security_headers_on_every_response_and_hsts_only_under_https(monkeypatch) -> None:
-    from imagegen.middleware import security_headers
+    from imagegen.http.middleware import security_headers
     from imagegen.settings import get_settings
 
     inner = Starlette(routes=[Route("/{path:path}", lambda r: PlainTextResponse("page"))])
@@ -106,7 +106,7 @@ def test_security_headers_on_every_response_and_hsts_only_under_https(monkeypatc
 
 
 def test_admin_pages_are_404_for_everyone_but_admins() -> None:
-    from imagegen.middleware import admin_gate
+    from imagegen.http.middleware import admin_gate
 
     inner = Starlette(routes=[Route("/{path:path}", lambda r: PlainTextResponse("console"))])
     client = TestClient(admin_gate(inner), base_url="http://localhost:3000")

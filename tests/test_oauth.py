@@ -9,9 +9,10 @@ from sqlmodel import select
 from starlette.testclient import TestClient
 
 from imagegen import routes
-from imagegen.api import build_api
 from imagegen.db import session_scope
+from imagegen.http.app import build_api
 from imagegen.models import Account, User
+from imagegen.providers.oauth import configured_providers
 from imagegen.redis_client import get_redis
 from imagegen.services import flash
 from imagegen.settings import load_settings
@@ -28,11 +29,9 @@ def provider() -> Iterator[OAuthStandIn]:
 
 
 @pytest.fixture
-def client(provider: OAuthStandIn, monkeypatch: pytest.MonkeyPatch) -> TestClient:
-    from imagegen import api
-
+def client(provider: OAuthStandIn, swap_ports) -> TestClient:
     settings = load_settings(**{k.lower(): v for k, v in provider.env().items()})
-    monkeypatch.setattr(api, "get_settings", lambda: settings)
+    swap_ports(oauth=configured_providers(settings))
     provider.deny = False
     return TestClient(build_api(), base_url="http://localhost:3000", follow_redirects=False)
 
@@ -123,16 +122,14 @@ def test_unconfigured_provider_is_404(client) -> None:
     assert client.get(routes.oauth_start("myspace")).status_code == 404
 
 
-def test_provider_down_is_a_clear_error(client, provider, monkeypatch) -> None:
-    from imagegen import api
-
+def test_provider_down_is_a_clear_error(client, provider, swap_ports) -> None:
     settings = load_settings(
         **{
             **{k.lower(): v for k, v in provider.env().items()},
             "github_api_url": "http://127.0.0.1:9",
         }
     )
-    monkeypatch.setattr(api, "get_settings", lambda: settings)
+    swap_ports(oauth=configured_providers(settings))
     provider.person = Person(id="down-1", email=unique_email("down"), verified=True)
     assert "failed" in error_of(sign_in_with(client, "github"))
 

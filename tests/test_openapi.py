@@ -7,7 +7,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 
-from imagegen.api import build_api
+from imagegen.http.app import build_api
 
 schema = schemathesis.openapi.from_asgi("/api/openapi.json", build_api())
 

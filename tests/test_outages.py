@@ -18,8 +18,8 @@ from sqlalchemy import text
 from starlette.testclient import TestClient
 
 from imagegen import routes
-from imagegen.api import build_api
 from imagegen.db import session_scope
+from imagegen.http.app import build_api
 from tests.fixtures.users import unique_email
 
 pytestmark = [pytest.mark.commits, pytest.mark.usefixtures("engine", "redis_client")]

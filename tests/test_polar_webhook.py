@@ -8,8 +8,8 @@ from sqlmodel import select
 from starlette.testclient import TestClient
 
 from imagegen import routes
-from imagegen.api import build_api
 from imagegen.db import session_scope
+from imagegen.http.app import build_api
 from imagegen.models import PlanChange, User, WebhookEvent
 from imagegen.realtime import EVENTS_KEY
 from imagegen.services import billing_events

@@ -6,10 +6,10 @@ import uuid
 
 import pytest
 
+from imagegen.cards import card, queue_labels
 from imagegen.db import session_scope
 from imagegen.models import Image
 from imagegen.services import fair_queue, generation
-from imagegen.state.cards import card, queue_labels
 from tests.fixtures.images import queue_images
 from tests.fixtures.users import create_user
 

@@ -7,9 +7,9 @@ import uuid
 import pytest
 from starlette.testclient import TestClient
 
-from imagegen.api import build_api
 from imagegen.db import session_scope
 from imagegen.errors import ImageNotFound, InvalidInput
+from imagegen.http.app import build_api
 from imagegen.models import Image
 from imagegen.providers.compose import get_storage
 from imagegen.providers.image_generator import OfflineImageGenerator

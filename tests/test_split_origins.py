@@ -10,9 +10,10 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from imagegen import routes, urls
-from imagegen.api import build_api
-from imagegen.middleware import frontend_redirects
+from imagegen import routes
+from imagegen.http import urls
+from imagegen.http.app import build_api
+from imagegen.http.middleware import frontend_redirects
 from imagegen.settings import get_settings, load_settings
 from tests.fixtures.users import DEFAULT_PASSWORD, unique_email
 
@@ -82,7 +83,7 @@ def test_register_from_the_app_signs_in_on_the_api_host_and_returns_to_the_app()
     assert response.status_code == 303, response.text
     assert response.headers["location"] == f"{APP}/"
     cookie = response.headers["set-cookie"]
-    assert "Domain=example.test" in cookie and "SameSite=lax" in cookie and "HttpOnly" in cookie
+    assert "Domain=example.test" in cookie and "SameSite=Lax" in cookie and "HttpOnly" in cookie
 
     # Another site posting the same form is still refused.
     refused = client.post(routes.API_LOGOUT, headers={"Origin": "http://evil.example"})
@@ -94,12 +95,12 @@ def test_register_from_the_app_signs_in_on_the_api_host_and_returns_to_the_app()
 
 @pytest.mark.usefixtures("split", "engine", "redis_client")
 def test_oauth_callback_and_email_links_use_the_backend_url() -> None:
-    from imagegen import api
     from imagegen.db import session_scope
+    from imagegen.http import oauth
     from imagegen.services import accounts
     from tests.fixtures.users import create_user
 
-    assert api._oauth_redirect_uri("github") == f"{API}/api/auth/oauth/github/callback"
+    assert oauth._oauth_redirect_uri("github") == f"{API}/api/auth/oauth/github/callback"
     with session_scope() as db:
         user = create_user(db)
         mail = accounts.verification_email(

@@ -19,7 +19,7 @@ from sqlmodel import col, select
 from imagegen import logs
 from imagegen.db import session_scope
 from imagegen.models import Image, User
-from imagegen.providers.compose import Providers, build_providers
+from imagegen.providers.compose import get_providers
 from imagegen.realtime import publish_account_changed, publish_image_changed
 from imagegen.redis_client import get_redis
 from imagegen.services import fair_queue, pipeline, provider_budget
@@ -44,18 +44,6 @@ RETRYABLE = (
 def should_retry(retries_so_far: int, exception: Exception) -> bool:
     """Retry transient errors (rate limit, timeout, 5xx, connection, DB restart) a few times."""
     return isinstance(exception, RETRYABLE) and retries_so_far < settings.generation_max_retries
-
-
-_built: dict[int, Providers] = {}
-
-
-def _providers() -> Providers:
-    """Built once per settings object (tests swap settings; a process keeps one)."""
-    current = get_settings()
-    if id(current) not in _built:
-        _built.clear()
-        _built[id(current)] = build_providers(current)
-    return _built[id(current)]
 
 
 def _notify(user_id: uuid.UUID, image_id: uuid.UUID) -> None:
@@ -141,7 +129,7 @@ def generate_image(image_id: str | None = None) -> None:
         logs.request_id.set(taken.request_id)
         if not taken.resumed:
             _tell_waiting(client)
-    providers = _providers()
+    providers = get_providers()
     slot = _Slot(client, image_id)
     outcome: str | None = None
     try:

@@ -2,7 +2,8 @@
 
 import reflex as rx
 
-from imagegen import routes, styles, urls
+from imagegen import routes, styles
+from imagegen.http import urls
 
 
 def field(

@@ -1,10 +1,14 @@
 """The prompt form and the gallery cards of the generate page."""
 
+from urllib.parse import quote
+
 import reflex as rx
 from reflex.vars.function import ArgsFunctionOperation
 
-from imagegen import routes, styles, urls
+from imagegen import routes, styles
+from imagegen.http import urls
 from imagegen.services.generation import MAX_COUNT, MAX_PROMPT, QUALITIES, SIZES, STYLES
+from imagegen.state.account import NOTICES_WATCH
 from imagegen.state.collections import CollectionsState
 from imagegen.state.gallery import (
     ERROR_SEEN,
@@ -568,17 +572,6 @@ def _pending(item: rx.Var) -> rx.Component:
                 color_scheme=rx.cond(item["status"] == "generating", styles.ACCENT, "gray"),
                 variant="soft",
             ),
-            rx.cond(
-                item["queue_position"] != "",  # "" unless queued with a known place
-                rx.text(
-                    item["queue_position"],
-                    " · ",
-                    item["queue_eta"],
-                    size="1",
-                    color_scheme="gray",
-                    data_testid="queue-spot",
-                ),
-            ),
             rx.spacer(),
             rx.cond(
                 item["status"] == "queued",
@@ -586,6 +579,19 @@ def _pending(item: rx.Var) -> rx.Component:
             ),
             width="100%",
             align="center",
+        ),
+        # Its own line: beside the badge and Cancel it was squeezed to a word a line on phones.
+        rx.cond(
+            item["queue_position"] != "",  # "" unless queued with a known place
+            rx.text(
+                item["queue_position"],
+                " · ",
+                item["queue_eta"],
+                size="1",
+                color_scheme="gray",
+                data_testid="queue-spot",
+                margin_top="-0.25rem",
+            ),
         ),
         width="100%",
         spacing="3",
@@ -969,6 +975,34 @@ def bulk_delete_dialog() -> rx.Component:
     )
 
 
+# The tab's icon while images are made: the app's colour with the number still in progress
+# (React puts a <link> rendered anywhere into <head>; gone again once nothing is in progress).
+_FAVICON_HEAD = quote(
+    "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 64 64'>"
+    "<circle cx='32' cy='32' r='31' fill='#8e4ec6'/>"
+    "<circle cx='32' cy='32' r='25' fill='none' stroke='white' stroke-width='5'"
+    " stroke-dasharray='110 60' stroke-linecap='round'/>"
+    "<text x='32' y='43' font-size='30' font-family='sans-serif' font-weight='700'"
+    " text-anchor='middle' fill='white'>",
+    safe="",
+)
+_FAVICON_TAIL = quote("</text></svg>", safe="")
+
+
+def progress_favicon() -> rx.Component:
+    """The favicon counts the images in progress, in every tab of the user."""
+    count = rx.cond(UserFeed.working_count > 9, "9+", UserFeed.working_count.to_string())
+    return rx.cond(
+        UserFeed.working_count > 0,
+        rx.el.link(
+            rel="icon",
+            type="image/svg+xml",
+            href="data:image/svg+xml," + _FAVICON_HEAD + count + _FAVICON_TAIL,
+            data_testid="progress-favicon",
+        ),
+    )
+
+
 def _view_bar() -> rx.Component:
     """All / Favorites and Newest / Oldest, above the cards."""
     return rx.flex(
@@ -1070,8 +1104,113 @@ def collections_row() -> rx.Component:
     )
 
 
+def _collection_card(item: rx.Var) -> rx.Component:
+    """A card of the open collection, with a way to take it out (it stays in the gallery)."""
+    return rx.box(
+        image_card(item),
+        rx.icon_button(
+            rx.icon("folder-minus", size=16),
+            on_click=CollectionsState.remove_from_open_collection(item["id"]),
+            aria_label="Remove from collection",
+            title="Remove from collection",
+            size="2",
+            variant="soft",
+            color_scheme="gray",
+            radius="full",
+            position="absolute",
+            top=rx.breakpoints(initial="1rem", sm="1.5rem"),
+            left=rx.breakpoints(initial="1rem", sm="1.5rem"),
+            z_index="2",
+            background="var(--color-panel-translucent)",
+            backdrop_filter="blur(6px)",
+        ),
+        position="relative",
+        width="100%",
+        display="inline-block",
+        break_inside="avoid",
+    )
+
+
+def _rename_collection() -> rx.Component:
+    """Rename the open collection (a popover with the name filled in)."""
+    return rx.popover.root(
+        rx.popover.trigger(
+            rx.button(rx.icon("pencil", size=14), "Rename", size="2", variant="soft")
+        ),
+        rx.popover.content(
+            rx.form(
+                rx.vstack(
+                    rx.el.label("New name", html_for="collection-rename", style=styles.label_style),
+                    rx.input(
+                        id="collection-rename",
+                        name="name",
+                        default_value=CollectionsState.open_collection["name"],
+                        max_length=80,
+                        required=True,
+                        key=CollectionsState.open_collection["id"],
+                    ),
+                    rx.cond(
+                        CollectionsState.rename_error != "",
+                        rx.text(
+                            CollectionsState.rename_error,
+                            color_scheme="red",
+                            size="1",
+                            role="alert",
+                        ),
+                    ),
+                    rx.button("Save name", type="submit", size="2"),
+                    spacing="2",
+                    align="end",
+                ),
+                on_submit=CollectionsState.rename_open_collection,
+            ),
+            width="16rem",
+        ),
+        open=CollectionsState.renaming,
+        on_open_change=CollectionsState.show_rename,
+    )
+
+
+def _delete_collection() -> rx.Component:
+    """Delete the open collection, after one confirmation."""
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(
+            rx.button(
+                rx.icon("trash-2", size=14),
+                "Delete collection",
+                size="2",
+                variant="soft",
+                color_scheme="red",
+            )
+        ),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Delete this collection?"),
+            rx.alert_dialog.description(
+                "The collection and its public link go; its images stay in your gallery.",
+                size="2",
+            ),
+            rx.flex(
+                rx.alert_dialog.cancel(rx.button("Keep", variant="soft", color_scheme="gray")),
+                rx.alert_dialog.action(
+                    rx.button(
+                        "Delete",
+                        color_scheme="red",
+                        on_click=CollectionsState.delete_open_collection,
+                    )
+                ),
+                spacing="3",
+                justify="end",
+                margin_top="1rem",
+            ),
+            max_width="24rem",
+        ),
+        open=CollectionsState.confirm_collection_delete,
+        on_open_change=CollectionsState.ask_delete_collection,
+    )
+
+
 def collection_view() -> rx.Component:
-    """An open collection: its name, its public link, its images."""
+    """An open collection: its name, its public link, its images (the gallery's masonry)."""
     shared = CollectionsState.open_collection["share_url"] != ""
     return rx.vstack(
         rx.flex(
@@ -1081,32 +1220,45 @@ def collection_view() -> rx.Component:
                 variant="ghost",
                 on_click=CollectionsState.close_collection_view,
             ),
-            rx.heading(CollectionsState.open_collection["name"], size="4", as_="h3"),
+            rx.heading(
+                CollectionsState.open_collection["name"],
+                size="4",
+                as_="h3",
+                style={"word-break": "break-word"},
+                data_testid="collection-name",
+            ),
             rx.spacer(),
-            rx.cond(
-                shared,
-                rx.hstack(
-                    rx.link(
-                        "Public link",
-                        href=CollectionsState.open_collection["share_url"],
-                        is_external=True,
-                        size="2",
+            rx.flex(
+                rx.cond(
+                    shared,
+                    rx.hstack(
+                        rx.link(
+                            "Public link",
+                            href=CollectionsState.open_collection["share_url"],
+                            is_external=True,
+                            size="2",
+                        ),
+                        rx.button(
+                            "Stop sharing",
+                            size="2",
+                            variant="soft",
+                            color_scheme="gray",
+                            on_click=CollectionsState.share_open_collection(False),
+                        ),
+                        align="center",
                     ),
                     rx.button(
-                        "Stop sharing",
+                        rx.icon("share-2", size=16),
+                        "Share collection",
                         size="2",
-                        variant="soft",
-                        color_scheme="gray",
-                        on_click=CollectionsState.share_open_collection(False),
+                        on_click=CollectionsState.share_open_collection(True),
                     ),
-                    align="center",
                 ),
-                rx.button(
-                    rx.icon("share-2", size=16),
-                    "Share collection",
-                    size="2",
-                    on_click=CollectionsState.share_open_collection(True),
-                ),
+                _rename_collection(),
+                _delete_collection(),
+                align="center",
+                spacing="2",
+                wrap="wrap",
             ),
             align="center",
             spacing="3",
@@ -1115,7 +1267,7 @@ def collection_view() -> rx.Component:
         ),
         rx.cond(
             CollectionsState.collection_items.length() > 0,
-            _grid(CollectionsState.collection_items),
+            _masonry(rx.foreach(CollectionsState.collection_items, _collection_card)),
             rx.text(
                 "Nothing here yet: choose Select, pick images, then Add to collection.",
                 color_scheme="gray",
@@ -1163,13 +1315,16 @@ def gallery() -> rx.Component:
         ),
         _view_bar(),
         rx.cond(GalleryState.selecting, bulk_bar()),
-        # What the tab title counts (GalleryState.TITLE_SIGNAL reads it).
+        # What the tab title counts (GalleryState.TITLE_SIGNAL reads it), and the browser
+        # notifications when the user turned them on (Account page).
         rx.el.span(
             id="progress-signal",
             hidden=True,
             data_working=UserFeed.working_count,
             data_done=UserFeed.done_count,
+            on_mount=rx.call_script(NOTICES_WATCH),
         ),
+        progress_favicon(),
         _poller(),
         collections_row(),
         rx.cond(

@@ -3,6 +3,7 @@
 import reflex as rx
 
 from imagegen import styles
+from imagegen.cards import VARIATIONS
 from imagegen.components.gallery import (
     SIZE_LABELS,
     STYLE_LABELS,
@@ -10,12 +11,12 @@ from imagegen.components.gallery import (
     regenerate_label,
     undo_bar,
 )
+from imagegen.components.swipe import swipe_area
 from imagegen.services.generation import QUALITIES
-from imagegen.state.cards import VARIATIONS
 from imagegen.state.gallery import GalleryState
 from imagegen.state.image_view import ImageViewState
 
-V = ImageViewState.view
+V = ImageViewState.shown
 
 
 def _label_of(value: rx.Var, labels: dict[str, str]) -> rx.Component:
@@ -46,7 +47,23 @@ def _step(direction: str) -> rx.Component:
 
 
 def _picture() -> rx.Component:
-    """The image as large as the screen allows, never cropped."""
+    """The image as large as the screen allows, never cropped; swipe left or right on it
+    (phones) for the next or previous image.
+    """
+    return swipe_area(
+        _picture_box(),
+        on_touch_start=ImageViewState.swipe_start,
+        on_touch_end=ImageViewState.swipe_end,
+        # Sideways moves are ours (the swipe), vertical ones still scroll the view.
+        touch_action="pan-y",
+        display="flex",
+        flex="1",
+        min_width="0",
+        data_testid="view-swipe",
+    )
+
+
+def _picture_box() -> rx.Component:
     return rx.center(
         rx.match(
             V["status"],
@@ -85,6 +102,17 @@ def _picture() -> rx.Component:
             rx.vstack(
                 rx.spinner(size="3"),
                 rx.text(V["status_label"], color_scheme="gray"),
+                rx.cond(
+                    V["queue_position"] != "",
+                    rx.text(
+                        V["queue_position"],
+                        " · ",
+                        V["queue_eta"],
+                        size="2",
+                        color_scheme="gray",
+                        data_testid="view-queue-spot",
+                    ),
+                ),
                 align="center",
             ),
         ),
@@ -109,6 +137,7 @@ def _picture() -> rx.Component:
         position="relative",
         flex="1",
         min_width="0",
+        width="100%",
         min_height=["40dvh", "50dvh", "calc(100dvh - 6rem)"],
         padding=["0.5rem", "1rem 3.5rem"],
         background="var(--gray-a2)",

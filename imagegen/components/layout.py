@@ -2,7 +2,8 @@
 
 import reflex as rx
 
-from imagegen import routes, styles, urls
+from imagegen import routes, styles
+from imagegen.http import urls
 from imagegen.state.auth import AuthState
 from imagegen.state.feed import UserFeed
 
@@ -158,12 +159,18 @@ def header(title: str) -> rx.Component:
     )
 
 
-def full_page_spinner() -> rx.Component:
-    """What a private page shows until the session check has answered."""
-    return rx.center(
-        rx.vstack(rx.spinner(size="3"), rx.text("Loading…", color_scheme="gray"), align="center"),
-        height="100vh",
+def content_placeholder() -> rx.Component:
+    """What a private page's content area shows until the session check has answered (the
+    shell around it is already there): the rough shape of a page, announced as busy.
+    """
+    return rx.vstack(
+        rx.skeleton(height="2rem", width="min(18rem, 60%)"),
+        rx.skeleton(height="7rem", width="100%"),
+        rx.skeleton(height="12rem", width="100%"),
+        spacing="4",
         width="100%",
+        aria_busy="true",
+        aria_label="Loading",
     )
 
 

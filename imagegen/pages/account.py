@@ -4,8 +4,9 @@ deletion.
 
 import reflex as rx
 
-from imagegen import routes, security, urls
+from imagegen import routes, security
 from imagegen.components.forms import error_alert, field
+from imagegen.http import urls
 from imagegen.state.account import AccountState
 from imagegen.state.auth import AuthState
 from imagegen.templates import private_page
@@ -125,17 +126,33 @@ def password_card() -> rx.Component:
     )
 
 
+# Columns shown from tablets up; on phones their facts go under the first cell.
+_WIDE_ONLY = rx.breakpoints(initial="none", sm="table-cell")
+_NARROW_ONLY = rx.breakpoints(initial="block", sm="none")
+
+
 def _session_row(item: rx.Var) -> rx.Component:
     return rx.table.row(
         rx.table.cell(
-            rx.hstack(
-                rx.text(item["device"]),
+            rx.flex(
+                rx.text(item["device"], style={"word-break": "break-word"}),
                 rx.cond(item["current"] != "", rx.badge("this device", color_scheme="green")),
                 spacing="2",
-            )
+                align="center",
+                wrap="wrap",
+            ),
+            # Phones: IP and time under the device (their columns are hidden there).
+            rx.text(
+                item["ip"],
+                " · ",
+                item["last_used"],
+                size="1",
+                color_scheme="gray",
+                display=_NARROW_ONLY,
+            ),
         ),
-        rx.table.cell(item["ip"]),
-        rx.table.cell(item["last_used"], white_space="nowrap"),
+        rx.table.cell(item["ip"], display=_WIDE_ONLY),
+        rx.table.cell(item["last_used"], white_space="nowrap", display=_WIDE_ONLY),
         rx.table.cell(
             rx.button(
                 "Sign out",
@@ -160,8 +177,8 @@ def sessions_card() -> rx.Component:
             rx.table.header(
                 rx.table.row(
                     rx.table.column_header_cell("Device"),
-                    rx.table.column_header_cell("IP"),
-                    rx.table.column_header_cell("Last used"),
+                    rx.table.column_header_cell("IP", display=_WIDE_ONLY),
+                    rx.table.column_header_cell("Last used", display=_WIDE_ONLY),
                     rx.table.column_header_cell(""),
                 )
             ),
@@ -218,9 +235,6 @@ def methods_card() -> rx.Component:
         rx.hstack(rx.foreach(AccountState.linkable, _link_form), spacing="2", wrap="wrap"),
         id="sign-in-methods",
     )
-
-
-_WIDE_ONLY = rx.breakpoints(initial="none", sm="table-cell")
 
 
 def _key_row(key: rx.Var) -> rx.Component:
@@ -416,7 +430,64 @@ def notifications_card() -> rx.Component:
             ),
             html_for="email-when-done",
         ),
+        _browser_notices(),
         id="notifications",
+    )
+
+
+def _browser_notices() -> rx.Component:
+    """Notifications in this browser when images finish in a background tab; the browser
+    asks for permission only after the button is clicked.
+    """
+    return rx.flex(
+        rx.vstack(
+            rx.text("Browser notifications", size="2", weight="medium"),
+            rx.text(
+                rx.match(
+                    AccountState.browser_notices,
+                    ("on", "On in this browser: we tell you when images finish in another tab."),
+                    ("blocked", "Blocked for this site in your browser's settings."),
+                    ("unsupported", "This browser cannot show notifications."),
+                    "Get a notification when images finish while you are in another tab.",
+                ),
+                size="1",
+                color_scheme="gray",
+                data_testid="browser-notices",
+            ),
+            spacing="1",
+            flex="1",
+            min_width="12rem",
+        ),
+        rx.match(
+            AccountState.browser_notices,
+            (
+                "on",
+                rx.button(
+                    "Turn off",
+                    size="2",
+                    variant="soft",
+                    color_scheme="gray",
+                    on_click=AccountState.stop_browser_notices,
+                ),
+            ),
+            (
+                "off",
+                rx.button(
+                    rx.icon("bell", size=16),
+                    "Notify me in this browser",
+                    size="2",
+                    variant="soft",
+                    on_click=AccountState.ask_browser_notices,
+                ),
+            ),
+            rx.fragment(),
+        ),
+        align="center",
+        justify="between",
+        spacing="3",
+        wrap="wrap",
+        width="100%",
+        on_mount=AccountState.read_browser_notices,
     )
 
 

@@ -247,8 +247,9 @@ def _console() -> rx.Component:
                 rx.tabs.trigger("Failures", value="failures"),
                 rx.tabs.trigger("Webhooks", value="webhooks"),
                 rx.tabs.trigger("Audit log", value="audit"),
-                overflow_x="auto",
-                overflow_y="hidden",
+                # Phones: the tabs wrap onto a second line rather than run off the screen.
+                flex_wrap="wrap",
+                size=rx.breakpoints(initial="1", sm="2"),
             ),
             rx.tabs.content(_users(), value="users", padding_top="1rem"),
             rx.tabs.content(

@@ -84,11 +84,18 @@ class LocalBilling:
 
     enabled = False
 
-    def create_checkout(self, **_: str) -> str:
+    def create_checkout(
+        self,
+        *,
+        product_id: str,  # noqa: ARG002 (the port's signature)
+        customer_external_id: str,  # noqa: ARG002
+        customer_email: str,  # noqa: ARG002
+        success_url: str,  # noqa: ARG002
+    ) -> str:
         """Refuse: nothing to sell without Polar."""
         raise BillingUnavailable("Billing is not configured on this server.")
 
-    def create_portal_url(self, **_: str) -> str:
+    def create_portal_url(self, *, customer_external_id: str) -> str:  # noqa: ARG002
         """Refuse: no portal without Polar."""
         raise BillingUnavailable("Billing is not configured on this server.")
 

@@ -1,15 +1,26 @@
-"""The composition root: which implementation of each outside system this process uses."""
+"""The composition root: which implementation of each outside system this process uses.
 
-import functools
-from dataclasses import dataclass
+All six ports are built here, once per process (again only when the settings object is
+replaced, as tests do). Callers ask `get_providers()`; tests swap ports with
+`providers_swapped(...)`, never by patching module globals.
+"""
 
+import contextlib
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from imagegen.providers.billing import Billing, LocalBilling, build_billing
 from imagegen.providers.image_generator import (
     ImageGenerator,
     OfflineImageGenerator,
     OpenAIImageGenerator,
 )
 from imagegen.providers.image_storage import ImageKitStorage, ImageStorage, LocalImageStorage
+from imagegen.providers.mailer import Mailer, build_mailer
 from imagegen.providers.moderation import Moderator, NoRemoteModerator, OpenAIModerator
+from imagegen.providers.oauth import OAuthProvider, configured_providers
 from imagegen.settings import Settings, get_settings
 
 
@@ -19,6 +30,11 @@ class Providers:
 
     generator: ImageGenerator
     storage: ImageStorage
+    moderator: Moderator = field(default_factory=lambda: NoRemoteModerator())
+    billing: Billing = field(default_factory=LocalBilling)
+    mailer: Mailer = field(default_factory=lambda: build_mailer(get_settings()))
+    # "Continue with …" providers by name (only the configured ones).
+    oauth: Mapping[str, OAuthProvider] = field(default_factory=dict)
 
 
 def build_generator(settings: Settings) -> ImageGenerator:
@@ -43,17 +59,6 @@ def build_storage(settings: Settings) -> ImageStorage:
     return LocalImageStorage(root=settings.data_dir / "images")
 
 
-def build_providers(settings: Settings) -> Providers:
-    """Every port, chosen by the settings."""
-    return Providers(generator=build_generator(settings), storage=build_storage(settings))
-
-
-@functools.lru_cache(maxsize=1)
-def get_storage() -> ImageStorage:
-    """This process's storage, built once from the settings."""
-    return build_storage(get_settings())
-
-
 def build_moderator(settings: Settings) -> Moderator:
     """OpenAI's moderation endpoint with a key; none without (the blocklist still applies)."""
     if settings.openai_api_key:
@@ -65,7 +70,54 @@ def build_moderator(settings: Settings) -> Moderator:
     return NoRemoteModerator()
 
 
-@functools.lru_cache(maxsize=1)
+def build_providers(settings: Settings) -> Providers:
+    """Every port, chosen by the settings."""
+    return Providers(
+        generator=build_generator(settings),
+        storage=build_storage(settings),
+        moderator=build_moderator(settings),
+        billing=build_billing(settings),
+        mailer=build_mailer(settings),
+        oauth=configured_providers(settings),
+    )
+
+
+_lock = threading.Lock()
+_built: tuple[Settings, Providers] | None = None
+_swapped: Providers | None = None
+
+
+def get_providers() -> Providers:
+    """This process's ports, built once from the settings."""
+    global _built
+    if _swapped is not None:
+        return _swapped
+    settings = get_settings()
+    with _lock:
+        if _built is None or _built[0] is not settings:
+            _built = (settings, build_providers(settings))
+        return _built[1]
+
+
+@contextlib.contextmanager
+def providers_swapped(**ports: Any) -> Iterator[Providers]:
+    """Tests: this process's ports with some replaced (`generator=…`, `mailer=…`) until the
+    block ends.
+    """
+    global _swapped
+    saved = _swapped
+    _swapped = replace(get_providers(), **ports)
+    try:
+        yield _swapped
+    finally:
+        _swapped = saved
+
+
+def get_storage() -> ImageStorage:
+    """This process's storage."""
+    return get_providers().storage
+
+
 def get_moderator() -> Moderator:
-    """This process's moderator, built once from the settings."""
-    return build_moderator(get_settings())
+    """This process's moderator."""
+    return get_providers().moderator

@@ -30,10 +30,18 @@ class ImageGenerator(Protocol):
     name: str
 
     def generate(
-        self, *, prompt: str, size: str, quality: str, timeout: float, seed: str = ""
+        self,
+        *,
+        prompt: str,
+        size: str,
+        quality: str,
+        timeout: float,
+        seed: str = "",
+        source: bytes | None = None,
     ) -> GeneratedImage:
         """Make one image; `seed` tells the images of one batch apart (a model that draws
-        each call afresh may ignore it).
+        each call afresh may ignore it). With `source` (a PNG), a variation of that image:
+        through the model's edit or variation endpoint where it has one.
 
         Raises:
             ProviderUnavailable: transient (retry later).
@@ -86,21 +94,45 @@ class OpenAIImageGenerator:
         quality: str,
         timeout: float,
         seed: str = "",  # noqa: ARG002  (each call is a fresh draw already)
+        source: bytes | None = None,
     ) -> GeneratedImage:
-        """Ask the model for one image as base64 JSON."""
-        extra: dict[str, str] = {}
-        if not self.model.startswith("gpt-image"):
-            extra["response_format"] = "b64_json"
+        """Ask the model for one image as base64 JSON. With `source`: gpt-image models edit
+        it with the prompt (`images.edit`), dall-e-2 makes a variation of it
+        (`images.create_variation`, prompt-less); other models draw afresh.
+        """
         try:
-            response = self.client.images.generate(
-                model=self.model,
-                prompt=prompt,
-                size=size,  # type: ignore[arg-type]
-                quality=quality,  # type: ignore[arg-type]
-                n=1,
-                timeout=timeout,
-                **extra,  # type: ignore[arg-type]
-            )
+            if source is not None and self.model.startswith("gpt-image"):
+                response = self.client.images.edit(
+                    model=self.model,
+                    image=("source.png", source, "image/png"),
+                    prompt=prompt,
+                    size=size,
+                    quality=quality,  # type: ignore[arg-type]
+                    n=1,
+                    timeout=timeout,
+                )
+            elif source is not None and self.model == "dall-e-2":
+                response = self.client.images.create_variation(
+                    model=self.model,
+                    image=("source.png", source, "image/png"),
+                    size=size,  # type: ignore[arg-type]
+                    n=1,
+                    response_format="b64_json",
+                    timeout=timeout,
+                )
+            else:
+                extra: dict[str, str] = {}
+                if not self.model.startswith("gpt-image"):
+                    extra["response_format"] = "b64_json"
+                response = self.client.images.generate(
+                    model=self.model,
+                    prompt=prompt,
+                    size=size,  # type: ignore[arg-type]
+                    quality=quality,  # type: ignore[arg-type]
+                    n=1,
+                    timeout=timeout,
+                    **extra,  # type: ignore[arg-type]
+                )
         except openai.RateLimitError:
             raise ProviderUnavailable("The image service is rate limiting us.") from None
         except openai.APITimeoutError:
@@ -138,9 +170,16 @@ class OfflineImageGenerator:
         self.delay = delay
 
     def generate(
-        self, *, prompt: str, size: str, quality: str, timeout: float, seed: str = ""
+        self,
+        *,
+        prompt: str,
+        size: str,
+        quality: str,
+        timeout: float,
+        seed: str = "",
+        source: bytes | None = None,  # noqa: ARG002  (a variation is a new seed here)
     ) -> GeneratedImage:
-        """Render the picture."""
+        """Render the picture (a variation is drawn from its own seed, not from `source`)."""
         if self.delay:
             time.sleep(min(self.delay, timeout))
         width, height = _dimensions(size)

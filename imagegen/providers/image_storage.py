@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+import httpx
 import imagekitio
 from PIL import Image
 
@@ -57,6 +58,34 @@ class ImageStorage(Protocol):
 
     def thumbnail_url(self, *, stored_url: str, width: int) -> str:
         """A URL of the image scaled to `width` pixels."""
+        ...
+
+    def read(self, *, key: str) -> bytes:
+        """The stored bytes.
+
+        Raises:
+            FileNotFoundError: nothing stored under the key.
+            ValueError: the key is not a storage key.
+            StorageFailed: the storage did not answer (transient).
+        """
+        ...
+
+    def thumbnail(self, *, key: str, width: int) -> bytes:
+        """The image scaled to `width` (one of THUMB_WIDTHS), as WebP.
+
+        Raises:
+            FileNotFoundError: nothing stored under the key.
+            ValueError: another width, or not a storage key.
+            StorageFailed: the storage did not answer (transient).
+        """
+        ...
+
+    def direct_url(
+        self, *, stored_url: str, width: int | None = None, attachment: bool = False
+    ) -> str | None:
+        """Where the storage serves the image itself (a CDN), scaled to `width` or as an
+        attachment; None when the bytes go through our own routes (`read`, `thumbnail`).
+        """
         ...
 
 
@@ -132,6 +161,16 @@ class LocalImageStorage:
         """The file route with `?w=`."""
         return f"{stored_url}?w={width}"
 
+    def direct_url(
+        self,
+        *,
+        stored_url: str,  # noqa: ARG002 (the port's signature)
+        width: int | None = None,  # noqa: ARG002
+        attachment: bool = False,  # noqa: ARG002
+    ) -> str | None:
+        """None: the owner-checked routes send the bytes."""
+        return None
+
 
 class ImageKitStorage:
     """ImageKit's upload and delete APIs through the official `imagekitio` SDK."""
@@ -189,3 +228,41 @@ class ImageKitStorage:
         """ImageKit resizes on the fly with the `tr=w-N` transformation."""
         joiner = "&" if "?" in stored_url else "?"
         return f"{stored_url}{joiner}tr=w-{width}"
+
+    def url_for(self, key: str) -> str:
+        """Where ImageKit serves a key (uploads keep their file names)."""
+        return f"{self.url_endpoint}/{self.folder}/{check_key(key)}"
+
+    def _fetch(self, url: str) -> bytes:
+        try:
+            response = httpx.get(url, timeout=30)
+        except httpx.HTTPError as exc:
+            raise StorageFailed(f"The image could not be read ({type(exc).__name__}).") from None
+        if response.status_code == 404:
+            raise FileNotFoundError(url)
+        if response.is_error:
+            raise StorageFailed(f"The image could not be read (HTTP {response.status_code}).")
+        return response.content
+
+    def read(self, *, key: str) -> bytes:
+        """The bytes, from the CDN."""
+        return self._fetch(self.url_for(key))
+
+    def thumbnail(self, *, key: str, width: int) -> bytes:
+        """ImageKit's resized copy (WebP when the original is asked for as such)."""
+        if width not in THUMB_WIDTHS:
+            raise ValueError(f"thumbnails are {THUMB_WIDTHS} pixels wide")
+        return self._fetch(
+            self.thumbnail_url(stored_url=self.url_for(key), width=width) + ",f-webp"
+        )
+
+    def direct_url(
+        self, *, stored_url: str, width: int | None = None, attachment: bool = False
+    ) -> str | None:
+        """ImageKit serves every file itself: resized with `tr=w-N`, as an attachment with
+        `ik-attachment=true`.
+        """
+        url = self.thumbnail_url(stored_url=stored_url, width=width) if width else stored_url
+        if attachment:
+            url += ("&" if "?" in url else "?") + "ik-attachment=true"
+        return url

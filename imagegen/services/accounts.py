@@ -10,8 +10,7 @@ from sqlmodel import Session, col, delete, select
 from imagegen import security
 from imagegen.db import after_commit
 from imagegen.errors import ImagegenError, InvalidCredentials, InvalidInput
-from imagegen.models import Account, Image, User
-from imagegen.models import Session as UserSession
+from imagegen.models import Account, Image, User, UserSession
 from imagegen.services import api_keys, auth, tokens
 from imagegen.services.billing_events import get_subscription
 

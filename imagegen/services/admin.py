@@ -19,10 +19,10 @@ from imagegen.models import (
     Image,
     Usage,
     User,
+    UserSession,
     WebhookEvent,
     utcnow,
 )
-from imagegen.models import Session as UserSession
 from imagegen.services import auth, credits
 from imagegen.services.plans import record_plan_change
 from imagegen.settings import Settings

@@ -10,8 +10,7 @@ from sqlmodel import Session, col, delete, select, update
 
 from imagegen import security
 from imagegen.errors import EmailTaken, InvalidCredentials, InvalidInput
-from imagegen.models import Account, User, utcnow
-from imagegen.models import Session as UserSession
+from imagegen.models import Account, User, UserSession, utcnow
 from imagegen.settings import Settings
 
 CREDENTIAL_PROVIDER = "credential"

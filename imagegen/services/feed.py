@@ -3,7 +3,8 @@
 import uuid
 from dataclasses import dataclass
 
-from sqlmodel import Session
+from sqlalchemy import and_
+from sqlmodel import Session, col, select
 
 from imagegen.models import Image, User
 from imagegen.services import credits, generation
@@ -47,3 +48,51 @@ def snapshot(
         plan=user.plan,
         feed_key=user.feed_key,
     )
+
+
+# Statuses whose change moved credits: queued (the debit) and failed or cancelled (the refund).
+CREDIT_MOVES = frozenset({"queued", "failed", "cancelled"})
+
+
+@dataclass(frozen=True)
+class ImageChange:
+    """What the live relay needs after "image X of user U changed": the user's feed key and the
+    image as it is now (None: deleted or dismissed), plus the balance when the change moved
+    credits (None otherwise: a started or finished image costs nothing more).
+    """
+
+    feed_key: str
+    image: Image | None
+    balance: credits.Balance | None
+    plan: str
+
+
+def image_change(
+    *, session: Session, user_id: uuid.UUID, image_id: uuid.UUID, settings: Settings
+) -> ImageChange | None:
+    """One row: the user's feed key and plan beside the image (an outer join, so a deleted
+    image still names the feed to take it out of); the balance only when credits moved.
+    None when the user no longer exists.
+    """
+    row = session.exec(
+        select(User.feed_key, User.plan, Image)
+        .outerjoin(
+            Image,
+            and_(
+                col(Image.id) == image_id,
+                col(Image.user_id) == col(User.id),
+                col(Image.deleted_at).is_(None),
+                col(Image.dismissed).is_(False),
+            ),
+        )
+        .where(col(User.id) == user_id)
+    ).first()
+    if row is None:
+        return None
+    feed_key, plan, image = row
+    balance = None
+    if image is None or image.status in CREDIT_MOVES:
+        balance = credits.get_balance(
+            session=session, user_id=user_id, allowance=credits.plan_allowance(settings, plan)
+        )
+    return ImageChange(feed_key=feed_key, image=image, balance=balance, plan=plan)

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from imagegen.db import after_commit
 from imagegen.errors import ImageNotFound, InvalidInput, TooManyInProgress
-from imagegen.models import ACTIVE_STATUSES, PLAN_LABELS, Image, User, utcnow
+from imagegen.models import ACTIVE_STATUSES, PLAN_LABELS, Image, ImageStatus, Plan, User, utcnow
 from imagegen.redis_client import get_redis
 from imagegen.services import credits, fair_queue
 from imagegen.settings import Settings, get_settings
@@ -156,7 +156,7 @@ def queue_generation(
         OutOfCredits: not enough credits; no row is kept (the caller's transaction rolls back).
         TooManyInProgress: the plan's limit of images queued or generating at once.
     """
-    if settings.require_verified_email and user.plan == "free_user" and not user.email_verified:
+    if settings.require_verified_email and user.plan == Plan.FREE and not user.email_verified:
         raise InvalidInput(
             "Confirm your email address to get your free credits: use the link we sent you, "
             "or send a new one from the banner above."
@@ -231,7 +231,7 @@ def complete_generation(
     return _transition(
         session,
         image_id,
-        ("generating",),
+        (ImageStatus.GENERATING,),
         status="completed",
         image_url=image_url,
         storage_key=storage_key,
@@ -281,7 +281,7 @@ def cancel_generation(*, session: Session, user_id: uuid.UUID, image_id: uuid.UU
         InvalidInput: it is no longer queued.
     """
     owned = get_image(session=session, user_id=user_id, image_id=image_id)
-    image = _transition(session, owned.id, ("queued",), status="cancelled")
+    image = _transition(session, owned.id, (ImageStatus.QUEUED,), status="cancelled")
     if image is None:
         raise InvalidInput("Only images still in the queue can be cancelled.")
     _refund_for(session, image, "refund: cancelled")
@@ -489,7 +489,7 @@ def dismiss_image(*, session: Session, user_id: uuid.UUID, image_id: uuid.UUID |
         InvalidInput: the image is not failed or cancelled.
     """
     image = get_image(session=session, user_id=user_id, image_id=image_id)
-    if image.status not in ("failed", "cancelled"):
+    if image.status not in (ImageStatus.FAILED, ImageStatus.CANCELLED):
         raise InvalidInput("Only failed or cancelled images can be dismissed.")
     image.dismissed = True
     session.add(image)

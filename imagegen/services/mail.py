@@ -1,22 +1,20 @@
 """Sending account emails once the transaction that issued their token has committed."""
 
-import functools
 import logging
 
 from sqlmodel import Session
 
 from imagegen.db import after_commit
-from imagegen.providers.mailer import Mailer, build_mailer
+from imagegen.providers.compose import get_providers
+from imagegen.providers.mailer import Mailer
 from imagegen.services.accounts import Outgoing
-from imagegen.settings import get_settings
 
 log = logging.getLogger(__name__)
 
 
-@functools.lru_cache(maxsize=1)
 def get_mailer() -> Mailer:
     """This process's mailer (SMTP, or the outbox folder)."""
-    return build_mailer(get_settings())
+    return get_providers().mailer
 
 
 def send_after_commit(session: Session, message: Outgoing) -> None:

@@ -8,9 +8,10 @@ from urllib.parse import urlencode
 
 import reflex as rx
 
-from imagegen import routes, urls
+from imagegen import routes
 from imagegen.db import session_scope
 from imagegen.errors import ImagegenError
+from imagegen.http import urls
 from imagegen.models import User
 from imagegen.providers.compose import get_storage
 from imagegen.providers.oauth import configured_providers
@@ -20,6 +21,45 @@ from imagegen.settings import get_settings
 from imagegen.state.auth import AuthState
 
 REASON_LABELS = {"generation": "Image generation"}
+
+# Browser notifications. The Notification API has no Reflex counterpart, so these few lines
+# run through rx.call_script; permission is only ever asked for from a click (NOTICES_ASK).
+# The choice is this browser's, kept in localStorage. Each evaluates to on/off/blocked/unsupported.
+NOTICES_KEY = "imagegen-notify"
+NOTICES_STATUS = (
+    "typeof Notification === 'undefined' ? 'unsupported'"
+    " : Notification.permission === 'denied' ? 'blocked'"
+    f" : Notification.permission === 'granted' && localStorage.getItem('{NOTICES_KEY}') === 'on'"
+    " ? 'on' : 'off'"
+)
+NOTICES_ASK = (
+    "typeof Notification === 'undefined' ? 'unsupported'"
+    " : Notification.requestPermission().then((p) => {"
+    f" if (p === 'granted') {{ localStorage.setItem('{NOTICES_KEY}', 'on'); return 'on'; }}"
+    " return p === 'denied' ? 'blocked' : 'off'; })"
+)
+NOTICES_OFF = f"(localStorage.setItem('{NOTICES_KEY}', 'off'), 'off')"
+# Installed where the gallery is (once per page load): while the tab is away, each newly
+# finished image batch becomes one notification, if this browser said yes.
+NOTICES_WATCH = f"""(() => {{
+  if (window.__imagegenNotices || typeof Notification === 'undefined') return;
+  window.__imagegenNotices = true;
+  let seen = null;
+  setInterval(() => {{
+    const el = document.getElementById('progress-signal');
+    if (!el) {{ seen = null; return; }}
+    const done = Number(el.dataset.done) || 0;
+    const away = document.hidden || !document.hasFocus();
+    const wanted = Notification.permission === 'granted'
+      && localStorage.getItem('{NOTICES_KEY}') === 'on';
+    if (seen === null || !away || !wanted || done < seen) {{ seen = done; return; }}
+    if (done > seen) {{
+      new Notification(`\u2713 ${{done - seen}} ready \u00b7 imagegen`, {{tag: 'imagegen-ready'}});
+      seen = done;
+    }}
+  }}, 1000);
+}})()"""
+
 PROVIDER_LABELS = {"credential": "Email and password", "github": "GitHub", "google": "Google"}
 
 
@@ -128,6 +168,29 @@ class AccountState(AuthState):
     export_error: str = ""
     # Email me when a long job finishes.
     email_when_done: bool = False
+    # Browser notifications in this browser: "" (not read yet), on, off, blocked, unsupported.
+    browser_notices: str = ""
+
+    @rx.event
+    def read_browser_notices(self):
+        """What this browser allows (the card mounted); never asks."""
+        return rx.call_script(NOTICES_STATUS, callback=AccountState.set_browser_notices)
+
+    @rx.event
+    def ask_browser_notices(self):
+        """The user clicked "Notify me in this browser": now the browser may ask."""
+        return rx.call_script(NOTICES_ASK, callback=AccountState.set_browser_notices)
+
+    @rx.event
+    def stop_browser_notices(self):
+        """No more notifications from this browser."""
+        return rx.call_script(NOTICES_OFF, callback=AccountState.set_browser_notices)
+
+    @rx.event
+    def set_browser_notices(self, status: str) -> None:
+        """The answer of one of the scripts above."""
+        known = ("on", "off", "blocked", "unsupported")
+        self.browser_notices = status if status in known else "off"
 
     @rx.event
     async def load(self) -> None:

@@ -11,13 +11,13 @@ from typing import Any
 import reflex as rx
 
 from imagegen import routes
+from imagegen.cards import credits_used_text
 from imagegen.db import session_scope
 from imagegen.errors import ImagegenError
 from imagegen.models import PLAN_LABELS, User
 from imagegen.services import admin
 from imagegen.settings import get_settings
 from imagegen.state.auth import AuthState
-from imagegen.state.cards import credits_used_text
 
 
 def _when(value: Any) -> str:

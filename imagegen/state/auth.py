@@ -2,7 +2,7 @@
 
 import asyncio
 import uuid
-from http.cookies import CookieError, SimpleCookie
+from typing import Any
 from urllib.parse import urlencode
 
 import reflex as rx
@@ -10,19 +10,13 @@ import reflex as rx
 from imagegen import routes
 from imagegen.db import session_scope
 from imagegen.errors import ImagegenError
+from imagegen.http import session as web_session
 from imagegen.models import PLAN_LABELS
 from imagegen.redis_client import get_redis
-from imagegen.services import auth, flash
+from imagegen.services import flash
 from imagegen.services.throttle import Throttle
 from imagegen.settings import get_settings
 from imagegen.state.feed import UserFeed, load_snapshot, user_feed
-
-
-def _lookup(token: str | None) -> auth.SignedIn | None:
-    with session_scope() as db:
-        return auth.resolve_session(
-            session=db, token=token, policy=auth.session_policy(get_settings())
-        )
 
 
 class AuthState(rx.State):
@@ -61,16 +55,11 @@ class AuthState(rx.State):
     def _session_token(self) -> str | None:
         """The cookie as the browser sent it with the websocket handshake (never sent back)."""
         raw = self.router.headers.raw_headers.get("cookie", "") if self.router else ""
-        try:
-            cookie = SimpleCookie(raw)
-        except CookieError:
-            return None
-        morsel = cookie.get(routes.SESSION_COOKIE)
-        return morsel.value if morsel else None
+        return web_session.token_from_cookie_header(raw)
 
     async def _refresh_user(self) -> bool:
         """Load the user behind the cookie; clear everything when there is none."""
-        signed_in = await asyncio.to_thread(_lookup, self._session_token())
+        signed_in = await asyncio.to_thread(web_session.resolve, self._session_token())
         if signed_in is None:
             self._user_id, self.user_name, self.user_email, self.user_plan = "", "", "", ""
             self.is_admin = False
@@ -87,23 +76,43 @@ class AuthState(rx.State):
         """This tab's feed, linked to the signed-in user's shared one."""
         return await user_feed(self, self._feed_key)
 
-    @rx.event
-    async def require_login(self):
-        """on_load of private pages: send visitors without a valid session to the login page;
-        link this tab to the user's shared feed, so plan and credits update live.
+    async def _verified_user_id(self) -> str | None:
+        """The one check every state's actions start with: the session re-read from the cookie
+        (it may have been revoked or expired since the page loaded); the user's id, or None.
         """
         if not await self._refresh_user():
-            return rx.redirect(routes.LOGIN)
-        shared = await self._linked_feed()
-        snap = await load_snapshot(self._user_id, images=False)
-        if snap is not None:
-            shared._apply_balance(snap)
+            return None
+        return self._user_id
+
+    async def _signed_in(self) -> bool:
+        """The session check every private page's on_load starts with: resolves the user behind
+        the cookie (`_refresh_user`). Pages that load the feed themselves call it directly.
+        """
+        return await self._refresh_user()
+
+    async def _flash(self) -> Any:
+        """The one-off message a redirect left for this page (`?flash=`), as a toast."""
         flash_id = self.router.url.query_parameters.get("flash", "")
+        if not flash_id:
+            return None
         popped = await asyncio.to_thread(flash.pop_with_kind, get_redis(), flash_id)
         if popped:
             kind, message = popped
             return rx.toast.success(message) if kind == "info" else rx.toast.error(message)
         return None
+
+    @rx.event
+    async def require_login(self):
+        """on_load of private pages: send visitors without a valid session to the login page;
+        link this tab to the user's shared feed, so plan and credits update live.
+        """
+        if not await self._signed_in():
+            return rx.redirect(routes.LOGIN)
+        shared = await self._linked_feed()
+        snap = await load_snapshot(self._user_id, images=False)
+        if snap is not None:
+            shared._apply_balance(snap)
+        return await self._flash()
 
     @rx.event
     async def redirect_if_signed_in(self):

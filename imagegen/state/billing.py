@@ -9,6 +9,8 @@ from imagegen import routes
 from imagegen.db import session_scope
 from imagegen.errors import ImagegenError
 from imagegen.models import User
+from imagegen.providers.billing import Billing
+from imagegen.providers.compose import get_providers
 from imagegen.services import billing_events
 from imagegen.settings import get_settings
 from imagegen.state.auth import AuthState
@@ -16,10 +18,8 @@ from imagegen.state.auth import AuthState
 PLAN_FOR_BUTTON = {"pro": "pro_user", "gold": "gold_user"}
 
 
-def _billing():
-    from imagegen.providers.billing import build_billing
-
-    return build_billing(get_settings())
+def _billing() -> Billing:
+    return get_providers().billing
 
 
 def _subscription_text(user_id: str) -> str:

@@ -1,5 +1,5 @@
 """Collections on the generate page: the user's named folders of images, adding the selected
-images to one, opening one, and its public link.
+images to one, opening one, renaming or deleting it, taking an image out, and its public link.
 """
 
 import asyncio
@@ -8,13 +8,13 @@ from typing import Any
 
 import reflex as rx
 
-from imagegen import urls
+from imagegen.cards import card
 from imagegen.db import session_scope
 from imagegen.errors import ImagegenError
+from imagegen.http import urls
 from imagegen.models import Collection
 from imagegen.routes import collection_share_path
 from imagegen.services import collections
-from imagegen.state.cards import card
 from imagegen.state.gallery import GalleryState
 
 # How many images an open collection shows.
@@ -65,6 +65,30 @@ def _open(user_id: str, collection_id: str) -> tuple[dict[str, str], list[dict[s
         return _summary(found, len(images)), [card(image) for image in images]
 
 
+def _rename(user_id: str, collection_id: str, name: str) -> None:
+    with session_scope() as db:
+        collections.rename_collection(
+            session=db, user_id=uuid.UUID(user_id), collection_id=collection_id, name=name
+        )
+
+
+def _delete(user_id: str, collection_id: str) -> None:
+    with session_scope() as db:
+        collections.delete_collection(
+            session=db, user_id=uuid.UUID(user_id), collection_id=collection_id
+        )
+
+
+def _remove(user_id: str, collection_id: str, image_id: str) -> None:
+    with session_scope() as db:
+        collections.remove_images(
+            session=db,
+            user_id=uuid.UUID(user_id),
+            collection_id=collection_id,
+            image_ids=[image_id],
+        )
+
+
 def _share(user_id: str, collection_id: str, share: bool) -> dict[str, str]:
     uid = uuid.UUID(user_id)
     with session_scope() as db:
@@ -81,6 +105,11 @@ class CollectionsState(GalleryState):
     open_collection: dict[str, str] = {}
     collection_items: list[dict[str, str]] = []
     collection_error: str = ""
+    # The open collection's rename form is showing, and what went wrong with the name.
+    renaming: bool = False
+    rename_error: str = ""
+    # The delete confirmation for the open collection is showing.
+    confirm_collection_delete: bool = False
 
     @rx.event
     async def load_collections(self) -> None:
@@ -139,6 +168,72 @@ class CollectionsState(GalleryState):
     def close_collection_view(self) -> None:
         """Back to all images."""
         self.open_collection, self.collection_items = {}, []
+        self.renaming, self.confirm_collection_delete = False, False
+
+    @rx.event
+    def show_rename(self, open_: bool = True) -> None:
+        """Open or close the rename form of the open collection."""
+        self.renaming, self.rename_error = bool(open_), ""
+
+    @rx.event
+    async def rename_open_collection(self, form: dict[str, Any]):
+        """Give the open collection the name typed in the form."""
+        name = form.get("name", "") if isinstance(form, dict) else ""
+        user_id = await self._verified_user_id()
+        collection_id = self.open_collection.get("id", "")
+        if user_id is None or not collection_id or not isinstance(name, str):
+            return None
+        try:
+            await asyncio.to_thread(_rename, user_id, collection_id, name[:200])
+        except ImagegenError as exc:
+            self.rename_error = str(exc)
+            return None
+        self.renaming, self.rename_error = False, ""
+        self.collections = await asyncio.to_thread(_list, user_id)
+        renamed = next((c for c in self.collections if c["id"] == collection_id), None)
+        if renamed is not None:
+            self.open_collection = {**self.open_collection, "name": renamed["name"]}
+        return rx.toast.success(f"Renamed to “{self.open_collection['name']}”", duration=2000)
+
+    @rx.event
+    def ask_delete_collection(self, open_: bool = True) -> None:
+        """Open or close the delete confirmation of the open collection."""
+        self.confirm_collection_delete = bool(open_)
+
+    @rx.event
+    async def delete_open_collection(self):
+        """Delete the open collection (its images stay in the gallery), back to all images."""
+        self.confirm_collection_delete = False
+        user_id = await self._verified_user_id()
+        collection_id = self.open_collection.get("id", "")
+        if user_id is None or not collection_id:
+            return None
+        name = self.open_collection.get("name", "")
+        try:
+            await asyncio.to_thread(_delete, user_id, collection_id)
+        except ImagegenError as exc:
+            return rx.toast.error(str(exc), duration=4000)
+        self.open_collection, self.collection_items, self.renaming = {}, [], False
+        self.collections = await asyncio.to_thread(_list, user_id)
+        return rx.toast.info(
+            f"Collection “{name}” deleted; its images are still in your gallery", duration=3000
+        )
+
+    @rx.event
+    async def remove_from_open_collection(self, image_id: str):
+        """Take one image out of the open collection (it stays in the gallery)."""
+        user_id = await self._verified_user_id()
+        collection_id = self.open_collection.get("id", "")
+        if user_id is None or not collection_id or not isinstance(image_id, str):
+            return None
+        try:
+            await asyncio.to_thread(_remove, user_id, collection_id, image_id)
+        except ImagegenError as exc:
+            return rx.toast.error(str(exc), duration=4000)
+        self.collection_items = [c for c in self.collection_items if c["id"] != image_id]
+        self.open_collection = {**self.open_collection, "count": str(len(self.collection_items))}
+        self.collections = await asyncio.to_thread(_list, user_id)
+        return rx.toast.info(f"Removed from “{self.open_collection['name']}”", duration=2000)
 
     @rx.event
     async def share_open_collection(self, share: bool):

@@ -5,11 +5,11 @@ import uuid
 
 import reflex as rx
 
+from imagegen.cards import NO_SPOT, card, credits_text
 from imagegen.db import session_scope
-from imagegen.models import PLAN_LABELS
-from imagegen.services import feed
+from imagegen.models import ACTIVE_STATUSES, PLAN_LABELS
+from imagegen.services import credits, feed
 from imagegen.settings import get_settings
-from imagegen.state.cards import card, credits_text
 
 
 def feed_token(feed_key: str) -> str:
@@ -55,12 +55,12 @@ class UserFeed(rx.SharedState):
     @rx.var
     def in_progress(self) -> bool:
         """Some card is still queued or generating."""
-        return any(c["status"] in ("queued", "generating") for c in self.items)
+        return any(c["status"] in ACTIVE_STATUSES for c in self.items)
 
     @rx.var
     def working_count(self) -> int:
         """Cards queued or generating (the tab title counts them)."""
-        return sum(c["status"] in ("queued", "generating") for c in self.items)
+        return sum(c["status"] in ACTIVE_STATUSES for c in self.items)
 
     @rx.var
     def done_count(self) -> int:
@@ -85,11 +85,27 @@ class UserFeed(rx.SharedState):
         self.items = sorted([*cards, *kept], key=lambda c: c["key"], reverse=True)
 
     def _apply_balance(self, snap: feed.FeedSnapshot) -> None:
-        text = credits_text(snap.balance)
+        self._set_balance(snap.balance, snap.plan)
+
+    def _set_balance(self, balance: credits.Balance, plan: str) -> None:
+        text = credits_text(balance)
         self.credits_left, self.credits_limit = int(text["left"]), int(text["limit"])
         self.credits_extra = int(text["extra"])
         self.credits_resets_iso = str(text["resets_iso"])
-        self.credits_resets, self.plan = str(text["resets"]), snap.plan
+        self.credits_resets, self.plan = str(text["resets"]), plan
+
+    def _relabel_queued(self, labels: dict[str, dict[str, str]]) -> None:
+        """Fresh places in line for the queued cards (the line moved); nothing sent when none
+        changed.
+        """
+        if not any(c["status"] == "queued" for c in self.items):
+            return
+        updated = [
+            {**c, **labels.get(c["id"], NO_SPOT)} if c["status"] == "queued" else c
+            for c in self.items
+        ]
+        if updated != self.items:
+            self.items = updated
 
     def _upsert(self, new: dict[str, str], *, only_if_absent: bool = False) -> None:
         for index, existing in enumerate(self.items):

@@ -4,22 +4,31 @@ import asyncio
 import json
 import uuid
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import reflex as rx
 from reflex.experimental.client_state import ClientStateVar
+from sqlmodel import Session
 
 from imagegen import routes
+from imagegen.cards import Card, card, parse_sort_key
 from imagegen.db import session_scope
 from imagegen.errors import ImagegenError, OutOfCredits
+from imagegen.models import Image
 from imagegen.providers.compose import get_moderator
 from imagegen.redis_client import get_redis
 from imagegen.services import feed, generation, library, submissions
 from imagegen.services.jobs import get_jobs
 from imagegen.settings import get_settings
 from imagegen.state.auth import AuthState
-from imagegen.state.cards import card, parse_sort_key
 from imagegen.state.feed import UserFeed, load_snapshot
+
+
+class ImageAction(Protocol):
+    """A service acting on one image of a user (cancel, share, stop sharing, dismiss)."""
+
+    def __call__(self, *, session: Session, user_id: uuid.UUID, image_id: str) -> Image: ...
+
 
 # What a tab keeps of a prompt: past the limit, so the counter and the error can say by how
 # much, but bounded (any client can send any string through the socket).
@@ -194,15 +203,20 @@ class GalleryState(AuthState):
 
     @rx.event
     async def load(self):
-        """on_load: link this tab to the user's feed and fill it from the database; coming
-        back from an image's view, keep the tab as it was (pages loaded, search) and bring
-        that image's card back into view and focus.
+        """The home page's whole on_load, run once: check the session, link this tab to the
+        user's feed and fill it (cards and balance in one read); coming back from an image's
+        view, keep the tab as it was (pages loaded, search) and bring that image's card back
+        into view and focus.
         """
-        if not self._user_id:
+        if not await self._signed_in():
+            yield rx.redirect(routes.LOGIN)
             return
         yield rx.call_script(TITLE_SIGNAL)
+        if (toast := await self._flash()) is not None:
+            yield toast
         if self._keep_view and self._gallery_loaded:
             self._keep_view = False
+            await self._linked_feed()  # linked again: the feed key may have been rotated
             await self._refresh_credits()
             if self._return_to:
                 target, self._return_to = f"card-link-{self._return_to}", ""
@@ -427,12 +441,6 @@ class GalleryState(AuthState):
         for event in await self._show_submitted(submitted):
             yield event
 
-    async def _verified_user_id(self) -> str | None:
-        """Re-check the session before changing anything (it may have been revoked)."""
-        if not await self._refresh_user():
-            return None
-        return self._user_id
-
     async def _refresh_credits(self) -> None:
         snap = await load_snapshot(self._user_id, images=False)
         if snap is not None:
@@ -625,12 +633,12 @@ class GalleryState(AuthState):
     @rx.event
     async def cancel_image(self, image_id: str):
         """Cancel a queued image (credits come back)."""
-        await self._act(image_id, "cancel")
+        await self._change_card(image_id, generation.cancel_generation)
 
     @rx.event
     async def share_image(self, image_id: str):
         """Give a finished image a public link, and copy it."""
-        await self._act(image_id, "share")
+        await self._change_card(image_id, generation.share_image)
         shared = next(
             (c for c in (await self.get_state(UserFeed)).items if c["id"] == image_id), None
         )
@@ -644,7 +652,7 @@ class GalleryState(AuthState):
     @rx.event
     async def stop_sharing(self, image_id: str):
         """End the public link of an image."""
-        await self._act(image_id, "unshare")
+        await self._change_card(image_id, generation.stop_sharing)
         return rx.toast.info("The link no longer works", duration=2000)
 
     @rx.event
@@ -655,14 +663,18 @@ class GalleryState(AuthState):
     @rx.event
     async def dismiss_image(self, image_id: str):
         """Hide a failed or cancelled image."""
-        await self._act(image_id, "dismiss")
+        await self._change_card(image_id, generation.dismiss_image)
 
-    async def _act(self, image_id: str, action: str) -> None:
+    async def _change_card(self, image_id: str, service: ImageAction) -> None:
+        """Run one image service for the signed-in user and put its card's new look in every
+        tab (or take it out, once dismissed).
+        """
         user_id = await self._verified_user_id()
+        image_id = _image_id(image_id)
         if user_id is None or not image_id:
             return
         try:
-            result = await asyncio.to_thread(_act, user_id, image_id, action)
+            result = await asyncio.to_thread(_on_image, service, user_id, image_id)
         except ImagegenError as exc:
             self.form_error = str(exc)
             return
@@ -742,18 +754,8 @@ def _restore(user_id: str, image_ids: list[str]) -> list[dict[str, str]]:
         return [card(image) for image in images]
 
 
-def _act(user_id: str, image_id: str, action: str) -> dict[str, str] | None:
-    """Run a per-image action; returns the updated card, or None when it is gone/hidden."""
-    uid = uuid.UUID(user_id)
+def _on_image(service: ImageAction, user_id: str, image_id: str) -> Card | None:
+    """Run `service` on one of the user's images; its new card, or None once it is hidden."""
     with session_scope() as db:
-        if action == "delete":  # soft: restorable for UNDO_DELETE_SECONDS
-            library.delete_images(session=db, user_id=uid, image_ids=[image_id])
-            return None
-        if action == "cancel":
-            return card(generation.cancel_generation(session=db, user_id=uid, image_id=image_id))
-        if action == "share":
-            return card(generation.share_image(session=db, user_id=uid, image_id=image_id))
-        if action == "unshare":
-            return card(generation.stop_sharing(session=db, user_id=uid, image_id=image_id))
-        generation.dismiss_image(session=db, user_id=uid, image_id=image_id)
-        return None
+        image = service(session=db, user_id=uuid.UUID(user_id), image_id=image_id)
+        return None if image.dismissed else card(image)

@@ -6,12 +6,21 @@ import uuid
 import reflex as rx
 
 from imagegen import routes
+from imagegen.cards import card
 from imagegen.db import session_scope
 from imagegen.errors import ImagegenError, ImageNotFound
 from imagegen.services import generation
-from imagegen.state.cards import card
 from imagegen.state.feed import UserFeed
-from imagegen.state.gallery import TITLE_SIGNAL, GalleryState, _act, fill_prompt
+from imagegen.state.gallery import (
+    TITLE_SIGNAL,
+    GalleryState,
+    ImageAction,
+    _on_image,
+    fill_prompt,
+)
+
+# A swipe is a horizontal move of at least this many CSS pixels, mostly sideways.
+SWIPE_MIN_PX = 50
 
 
 def _view(user_id: str, image_id: str) -> tuple[dict[str, str], str, str] | None:
@@ -27,6 +36,10 @@ def _view(user_id: str, image_id: str) -> tuple[dict[str, str], str, str] | None
         return card(image), str(newer.id) if newer else "", str(older.id) if older else ""
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 class ImageViewState(GalleryState):
     """The image shown in the view and its neighbours in the gallery."""
 
@@ -39,6 +52,21 @@ class ImageViewState(GalleryState):
     view_missing: bool = False
     # The delete confirmation is open.
     view_confirm_delete: bool = False
+    # Where the finger touched down on the picture ([] when no touch is under way).
+    _swipe_from: list[int] = []
+
+    @rx.var
+    async def shown(self) -> dict[str, str]:
+        """The viewed image as the feed has it now: a queued or generating image turns into
+        its picture here as soon as the worker finishes, without a reload.
+        """
+        feed = await self.get_state(UserFeed)
+        image_id = self.view.get("id", "")
+        if image_id:
+            for item in feed.items:
+                if item["id"] == image_id:
+                    return item
+        return self.view
 
     def _image_id(self) -> str:
         return routes.normalize_path(self.router.url.path).rsplit("/", 1)[-1]
@@ -72,6 +100,25 @@ class ImageViewState(GalleryState):
     @rx.event
     def key_nav(self, key: str):
         """← and → step through the gallery."""
+        return self._step(key)
+
+    @rx.event
+    def swipe_start(self, x: int, y: int) -> None:
+        """A finger touched down on the picture."""
+        self._swipe_from = [int(x), int(y)] if _is_number(x) and _is_number(y) else []
+
+    @rx.event
+    def swipe_end(self, x: int, y: int):
+        """The finger lifted: a swipe left is the next (older) image, right the previous."""
+        start, self._swipe_from = self._swipe_from, []
+        if not start or not _is_number(x) or not _is_number(y):
+            return None
+        dx, dy = int(x) - start[0], int(y) - start[1]
+        if abs(dx) < SWIPE_MIN_PX or abs(dx) < 2 * abs(dy):
+            return None  # a tap, or mostly a scroll
+        return self._step("ArrowRight" if dx < 0 else "ArrowLeft")
+
+    def _step(self, key: str):
         if self.view_confirm_delete:
             return None
         target = {"ArrowLeft": self.view_prev, "ArrowRight": self.view_next}.get(key, "")
@@ -100,7 +147,7 @@ class ImageViewState(GalleryState):
     @rx.event
     async def share_view(self):
         """Give the image a public link and copy it."""
-        updated, error = await self._act_on_view("share")
+        updated, error = await self._act_on_view(generation.share_image)
         if error:
             return rx.toast.error(error)
         if updated and updated["share_url"]:
@@ -113,7 +160,7 @@ class ImageViewState(GalleryState):
     @rx.event
     async def stop_sharing_view(self):
         """End the image's public link."""
-        _, error = await self._act_on_view("unshare")
+        _, error = await self._act_on_view(generation.stop_sharing)
         if error:
             return rx.toast.error(error)
         return rx.toast.info("The link no longer works", duration=2000)
@@ -152,8 +199,8 @@ class ImageViewState(GalleryState):
             return [rx.redirect(routes.image_path(following), replace=True), hide_later]
         return [rx.redirect(routes.HOME), hide_later]
 
-    async def _act_on_view(self, action: str) -> tuple[dict[str, str] | None, str]:
-        """Run a card action on the viewed image; keep the view and the feed in step.
+    async def _act_on_view(self, service: ImageAction) -> tuple[dict[str, str] | None, str]:
+        """Run one image service on the viewed image; keep the view and the feed in step.
 
         Returns:
             The updated card (None when the image is gone) and an error message ("" if none).
@@ -163,7 +210,7 @@ class ImageViewState(GalleryState):
         if user_id is None or not image_id:
             return None, "Please sign in again."
         try:
-            result = await asyncio.to_thread(_act, user_id, image_id, action)
+            result = await asyncio.to_thread(_on_image, service, user_id, image_id)
         except ImagegenError as exc:
             return None, str(exc)
         shared = await self.get_state(UserFeed)

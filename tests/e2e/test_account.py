@@ -188,3 +188,24 @@ def test_deleting_the_account_says_so_on_the_sign_in_page(page: Page) -> None:
     page.get_by_role("button", name="Delete account").click()
     expect(page).to_have_url(re.compile(r"/login/?\?flash="))
     expect(page.get_by_role("status")).to_have_text("Your account and all its images were deleted.")
+
+
+# Nothing wider than the screen: no sideways scrolling of the page.
+FITS = "document.documentElement.scrollWidth <= window.innerWidth"
+
+
+def test_account_page_fits_a_phone(browser: Browser, live_server: str) -> None:
+    phone = browser.new_context(base_url=live_server, viewport={"width": 390, "height": 844})
+    page = phone.new_page()
+    register(page, unique_email("pocket"))
+    page.goto(routes.ACCOUNT)
+    devices = page.locator("#sessions")
+    expect(devices.get_by_role("button", name="Sign out this session")).to_be_visible()
+    expect(devices).to_contain_text("this device")
+    assert page.evaluate(FITS), page.evaluate(
+        "[document.documentElement.scrollWidth, window.innerWidth]"
+    )
+    # The sign-out button of the device is on screen, not past its right edge
+    box = devices.get_by_role("button", name="Sign out this session").bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 390
+    phone.close()

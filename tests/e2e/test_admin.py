@@ -27,7 +27,7 @@ def test_admin_console(page: Page, browser: Browser, live_server: str) -> None:
     # An admin, made from the command line.
     boss_email = unique_email("boss")
     register(page, boss_email, name="Boss Bea")
-    assert cli.main(["admin", "grant", boss_email]) == 0
+    assert cli.run_command(["admin", "grant", boss_email]) == 0
     page.reload()
     page.get_by_role("link", name="Admin").first.click()
     expect(page).to_have_url(re.compile(r"/admin/?$"))
@@ -60,3 +60,22 @@ def test_admin_console(page: Page, browser: Browser, live_server: str) -> None:
     for action in ("user.plan", "user.credits", "user.disable", "role.admin"):
         expect(page.get_by_role("cell", name=action, exact=True).first).to_be_visible()
     member.context.close()
+
+
+def test_admin_tabs_and_tables_fit_a_phone(browser: Browser, live_server: str) -> None:
+    phone = browser.new_context(base_url=live_server, viewport={"width": 390, "height": 844})
+    page = phone.new_page()
+    email = unique_email("pocketboss")
+    register(page, email, name="Pocket Boss")
+    assert cli.main(["admin", "grant", email]) == 0
+    page.goto("/admin")
+    expect(page.get_by_text("Signups per day (by current plan)")).to_be_visible()
+    for tab in ("Users", "Recent jobs", "Failures", "Webhooks", "Audit log"):
+        box = page.get_by_role("tab", name=tab).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, (tab, box)
+    page.get_by_role("tab", name="Audit log").click()
+    expect(page.get_by_role("cell", name="role.admin", exact=True).first).to_be_attached()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.get_by_role("tab", name="Users").click()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    phone.close()

@@ -237,3 +237,58 @@ def test_regenerate_and_variations_say_the_cost_first(page: Page) -> None:
     page.locator(CARDS).first.get_by_role("button", name="Remake · 1 credit").click()
     all_done(page, 6)
     expect(page.get_by_text("4 credits left")).to_be_visible()
+
+
+def _swipe(page: Page, cdp: object, dx: int, dy: int = 0) -> None:
+    """A one-finger swipe over the picture, as real touch events (CDP Input.dispatchTouchEvent)."""
+    box = page.get_by_test_id("view-swipe").bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2 - dx / 2, box["y"] + box["height"] / 2
+    send = cdp.send  # type: ignore[attr-defined]
+    send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
+    for step in range(1, 6):
+        point = {"x": x + dx * step / 5, "y": y + dy * step / 5}
+        send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
+    send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+
+def test_swipe_on_a_phone_steps_through_the_images(browser: Browser, live_server: str) -> None:
+    # Given three finished images (newest first: c, b, a), on a touch phone
+    phone = browser.new_context(
+        base_url=live_server,
+        viewport={"width": 390, "height": 844},
+        has_touch=True,
+        is_mobile=True,
+        device_scale_factor=2,
+    )
+    page = phone.new_page()
+    register(page, unique_email("swiper"))
+    for name in ("a", "b", "c"):
+        generate(page, f"Swipe {name}, a windy beach", quality="Low")
+    all_done(page, 3)
+    ids = page.locator(CARDS).evaluate_all("els => els.map(e => e.dataset.imageId)")
+    page.goto(f"/images/{ids[1]}")
+    view = page.get_by_role("dialog")
+    expect(view.get_by_test_id("view-prompt")).to_have_text("Swipe b, a windy beach")
+    cdp = phone.new_cdp_session(page)
+
+    # A swipe to the left is the next (older) image
+    _swipe(page, cdp, dx=-200)
+    expect(page).to_have_url(f"{live_server}/images/{ids[2]}")
+    expect(view.get_by_test_id("view-prompt")).to_have_text("Swipe a, a windy beach")
+    # Nothing further at the oldest
+    _swipe(page, cdp, dx=-200)
+    page.wait_for_timeout(600)
+    expect(page).to_have_url(f"{live_server}/images/{ids[2]}")
+    # To the right: back, twice
+    _swipe(page, cdp, dx=200)
+    expect(page).to_have_url(f"{live_server}/images/{ids[1]}")
+    expect(view.get_by_test_id("view-prompt")).to_have_text("Swipe b, a windy beach")
+    _swipe(page, cdp, dx=200)
+    expect(page).to_have_url(f"{live_server}/images/{ids[0]}")
+    # A mostly vertical move (scrolling) and a short one are not swipes
+    _swipe(page, cdp, dx=-80, dy=240)
+    _swipe(page, cdp, dx=-20)
+    page.wait_for_timeout(600)
+    expect(page).to_have_url(f"{live_server}/images/{ids[0]}")
+    phone.close()

@@ -316,3 +316,114 @@ def test_collections_create_add_open_share(page: Page) -> None:
     # Back to all images
     view.get_by_role("button", name="All images").click()
     expect(cards(page)).to_have_count(3)
+
+
+def _column_lefts(locator: Locator) -> set[int]:
+    return set(
+        locator.evaluate_all("els => els.map(e => Math.round(e.getBoundingClientRect().left))")
+    )
+
+
+def test_collection_masonry_rename_remove_and_delete(page: Page) -> None:
+    page.set_viewport_size({"width": 1440, "height": 900})
+    register(page, unique_email("curator"))
+    generate(page, "Still life number", count=4)
+    generate(page, "Another still life", count=2)
+    page.get_by_role("button", name="New collection").click()
+    page.get_by_label("Name").fill("Studio")
+    page.get_by_role("button", name="Create").click()
+    page.get_by_role("button", name="Select", exact=True).click()
+    page.get_by_role("button", name="Select all on screen").click()
+    page.get_by_test_id("bulk-bar").get_by_label("Add to collection").click()
+    page.get_by_role("option", name="Studio").click()
+    expect(page.get_by_text("6 images added to “Studio”")).to_be_visible()
+    page.get_by_role("button", name="Done").click()
+
+    # Opened on a desktop: the gallery's columns (3 at this width), not one long column
+    page.get_by_role("button", name="Open collection Studio").click()
+    view = page.get_by_test_id("collection-view")
+    in_view = view.locator("[data-testid=image-card]")
+    expect(in_view).to_have_count(6)
+    assert len(_column_lefts(in_view)) == 3
+
+    # Rename: the heading and the chip follow; a taken or empty name is refused in place
+    view.get_by_role("button", name="Rename").click()
+    name = page.get_by_label("New name")
+    expect(name).to_have_value("Studio")
+    name.fill("Studio shots")
+    page.get_by_role("button", name="Save name").click()
+    expect(view.get_by_test_id("collection-name")).to_have_text("Studio shots")
+    expect(page.get_by_role("button", name="Open collection Studio shots")).to_be_visible()
+    expect(page.get_by_label("New name")).to_have_count(0)
+
+    # Remove one image: it leaves the collection, not the gallery
+    view.get_by_role("button", name="Remove from collection").first.click()
+    expect(in_view).to_have_count(5)
+    expect(page.get_by_text("Removed from “Studio shots”")).to_be_visible()
+    page.reload()
+    page.get_by_role("button", name="Open collection Studio shots").click()
+    expect(
+        page.get_by_test_id("collection-view").locator("[data-testid=image-card]")
+    ).to_have_count(5)
+
+    # Delete the collection, after a confirmation: the images stay
+    page.get_by_test_id("collection-view").get_by_role("button", name="Delete collection").click()
+    dialog = page.get_by_role("alertdialog")
+    expect(dialog).to_contain_text("its images stay in your gallery")
+    dialog.get_by_role("button", name="Delete").click()
+    expect(page.get_by_test_id("collection-view")).to_have_count(0)
+    expect(page.get_by_role("button", name="Open collection Studio shots")).to_have_count(0)
+    expect(cards(page)).to_have_count(6)
+    page.reload()
+    expect(page.get_by_role("button", name="Open collection Studio shots")).to_have_count(0)
+    expect(cards(page)).to_have_count(6)
+
+
+# Records what the page does with the Notification API (the real one still decides).
+RECORD_NOTICES = """
+window.__asked = 0; window.__notices = [];
+const RealNotification = window.Notification;
+if (RealNotification) {
+  window.Notification = class {
+    constructor(title) { window.__notices.push(title); }
+    static get permission() { return RealNotification.permission; }
+    static requestPermission() { window.__asked += 1; return RealNotification.requestPermission(); }
+  };
+}
+"""
+
+
+def test_browser_notifications_are_asked_for_only_after_a_click(page: Page) -> None:
+    page.context.add_init_script(RECORD_NOTICES)
+    page.context.grant_permissions(["notifications"])
+    register(page, unique_email("notices"))
+    generate(page, "A paper boat on a pond")
+    page.goto("/account")
+    notices = page.get_by_test_id("browser-notices")
+    expect(notices).to_contain_text("Get a notification")
+    page.wait_for_timeout(500)
+    assert page.evaluate("window.__asked") == 0  # never on load
+
+    page.get_by_role("button", name="Notify me in this browser").click()
+    expect(notices).to_contain_text("On in this browser")
+    assert page.evaluate("window.__asked") == 1
+    page.reload()
+    expect(notices).to_contain_text("On in this browser")
+    assert page.evaluate("window.__asked") == 0
+
+    # In the background, a finished image is one notification
+    page.goto("/")
+    expect(cards(page)).to_have_count(1)
+    page.get_by_role("textbox", name="Prompt").fill("A paper plane over a field")
+    page.evaluate(
+        "() => { Object.defineProperty(document, 'hidden', {configurable: true, get: () => true});"
+        " document.hasFocus = () => false; }"
+    )
+    page.get_by_role("button", name="Generate").click()
+    page.wait_for_function("window.__notices.length > 0", timeout=30_000)
+    assert page.evaluate("window.__notices") == ["✓ 1 ready · imagegen"]
+
+    # Turned off: no more
+    page.goto("/account")
+    page.get_by_role("button", name="Turn off").click()
+    expect(notices).to_contain_text("Get a notification")

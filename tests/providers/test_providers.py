@@ -120,6 +120,115 @@ class TestOpenAI:
         assert issubclass(ContentRejected, ImagegenError)
 
 
+def _solid_png(size: str, colour: tuple[int, int, int]) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", tuple(int(n) for n in size.split("x")), colour).save(out, format="PNG")
+    return out.getvalue()
+
+
+def _corner(data: bytes) -> tuple[int, int, int]:
+    with Image.open(io.BytesIO(data)) as img:
+        return img.convert("RGB").getpixel((5, 5))
+
+
+class TestVariationsFromTheSource:
+    """Variations with a real model go through the model's edit or variation endpoint, with
+    the source image as a multipart file; the offline generator draws from a new seed."""
+
+    SOURCE = _solid_png("1024x1024", (200, 30, 40))
+
+    def test_gpt_image_edits_the_source_with_the_prompt(
+        self, openai_standin: OpenAIStandIn
+    ) -> None:
+        gen = OpenAIImageGenerator(
+            api_key="sk-test-key", base_url=openai_standin.base_url, model="gpt-image-1"
+        )
+        made = gen.generate(
+            prompt="the same fox, in winter",
+            size="1536x1024",
+            quality="low",
+            timeout=10,
+            source=self.SOURCE,
+        )
+        sent = openai_standin.requests[-1]
+        assert sent["path"] == "edits"
+        assert sent["headers"]["content-type"].startswith("multipart/form-data")
+        assert sent["headers"]["authorization"] == "Bearer sk-test-key"
+        assert sent["files"]["image"] == self.SOURCE
+        assert sent["form"]["prompt"] == "the same fox, in winter"
+        assert sent["form"]["model"] == "gpt-image-1"
+        assert sent["form"]["quality"] == "low" and sent["form"]["size"] == "1536x1024"
+        assert (made.width, made.height) == (1536, 1024) == _size(made.data)
+        assert _corner(made.data) == (200, 30, 40)  # made from the source, not afresh
+
+    def test_dall_e_2_asks_for_a_variation_without_a_prompt(
+        self, openai_standin: OpenAIStandIn
+    ) -> None:
+        gen = OpenAIImageGenerator(
+            api_key="sk-test-key", base_url=openai_standin.base_url, model="dall-e-2"
+        )
+        made = gen.generate(
+            prompt="a fox", size="1024x1024", quality="standard", timeout=10, source=self.SOURCE
+        )
+        sent = openai_standin.requests[-1]
+        assert sent["path"] == "variations"
+        assert sent["files"]["image"] == self.SOURCE
+        assert "prompt" not in sent["form"]
+        assert sent["form"]["model"] == "dall-e-2" and sent["form"]["response_format"] == "b64_json"
+        assert _corner(made.data) == (200, 30, 40)
+
+    def test_a_model_without_either_endpoint_draws_afresh(
+        self, openai_standin: OpenAIStandIn
+    ) -> None:
+        gen = OpenAIImageGenerator(
+            api_key="sk-test-key", base_url=openai_standin.base_url, model="dall-e-3"
+        )
+        gen.generate(
+            prompt="a fox", size="1024x1024", quality="standard", timeout=10, source=self.SOURCE
+        )
+        assert openai_standin.requests[-1]["json"]["model"] == "dall-e-3"
+
+    def test_edit_refusals_map_like_generations(self, openai_standin: OpenAIStandIn) -> None:
+        gen = OpenAIImageGenerator(
+            api_key="sk-test-key", base_url=openai_standin.base_url, model="gpt-image-1"
+        )
+        openai_standin.script("content_policy")
+        with pytest.raises(ContentRejected):
+            gen.generate(
+                prompt="x", size="1024x1024", quality="low", timeout=10, source=self.SOURCE
+            )
+        with pytest.raises(ImagegenError, match="Invalid image file"):
+            gen.generate(
+                prompt="x", size="1024x1024", quality="low", timeout=10, source=b"not a png"
+            )
+
+    def test_a_variation_must_be_square_for_dall_e_2(self, openai_standin: OpenAIStandIn) -> None:
+        gen = OpenAIImageGenerator(
+            api_key="sk-test-key", base_url=openai_standin.base_url, model="dall-e-2"
+        )
+        with pytest.raises(ImagegenError, match="square"):
+            gen.generate(
+                prompt="x",
+                size="1024x1024",
+                quality="standard",
+                timeout=10,
+                source=_solid_png("1536x1024", (1, 2, 3)),
+            )
+
+    def test_offline_variations_keep_their_seeds(self) -> None:
+        gen = OfflineImageGenerator()
+        plain = gen.generate(prompt="a fox", size="1024x1024", quality="low", timeout=5, seed="s1")
+        varied = gen.generate(
+            prompt="a fox", size="1024x1024", quality="low", timeout=5, seed="s1",
+            source=self.SOURCE,
+        )  # fmt: skip
+        other = gen.generate(
+            prompt="a fox", size="1024x1024", quality="low", timeout=5, seed="s2",
+            source=self.SOURCE,
+        )  # fmt: skip
+        assert plain.data == varied.data != other.data
+
+
 class TestOffline:
     def test_is_deterministic_per_prompt(self) -> None:
         gen = OfflineImageGenerator()

@@ -5,7 +5,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from starlette.testclient import TestClient
 
-from imagegen.api import build_api
+from imagegen.http.app import build_api
 from imagegen.settings import get_settings
 
 
@@ -30,17 +30,14 @@ def client(engine, redis_client) -> TestClient:
 
 
 @pytest.fixture
-def inbox(smtp_server, monkeypatch: pytest.MonkeyPatch):
+def inbox(smtp_server, swap_ports):
     """Outgoing mail goes to a real SMTP server on loopback; returns what it received."""
     from imagegen.providers.mailer import SmtpMailer
-    from imagegen.services import mail
 
     box, port = smtp_server
-    monkeypatch.setattr(
-        mail,
-        "get_mailer",
-        lambda: SmtpMailer(
+    swap_ports(
+        mailer=SmtpMailer(
             host="127.0.0.1", port=port, sender="imagegen <no-reply@localhost>", starttls=False
-        ),
+        )
     )
     return box

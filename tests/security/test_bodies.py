@@ -9,8 +9,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from imagegen import routes
-from imagegen.api import build_api
 from imagegen.db import session_scope
+from imagegen.http.app import build_api
 from imagegen.services import api_keys
 from tests.fixtures.users import create_user
 

@@ -12,8 +12,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.testclient import TestClient
 
 from imagegen import routes
-from imagegen.api import build_api
 from imagegen.db import session_scope
+from imagegen.http.app import build_api
 from imagegen.models import Image, User
 from imagegen.services import api_keys, auth
 from tests.fixtures.images import queue_images
@@ -145,7 +145,7 @@ ADMIN_SPELLINGS = [
 
 
 def test_no_spelling_of_the_admin_page_renders_its_shell_for_non_admins(tmp_path) -> None:
-    from imagegen.middleware import admin_gate
+    from imagegen.http.middleware import admin_gate
 
     # The static export as Reflex writes it: admin.html, admin/index.html and their .gz.
     shell = b"<html>ADMIN SHELL</html>"

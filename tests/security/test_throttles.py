@@ -110,7 +110,7 @@ def test_the_sixth_registration_from_one_ip_is_refused_with_the_wait(
 
 
 def test_parallel_registrations_cannot_race_past_the_limit(limits, engine, redis_client) -> None:
-    from imagegen.api import build_api
+    from imagegen.http.app import build_api
 
     limits(REGISTRATIONS_PER_IP_PER_HOUR="5")
     emails = [unique_email("race") for _ in range(20)]

@@ -8,8 +8,7 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from imagegen.errors import ImagegenError, InvalidCredentials, InvalidInput
-from imagegen.models import Image, Subscription, User
-from imagegen.models import Session as UserSession
+from imagegen.models import Image, Subscription, User, UserSession
 from imagegen.providers.mailer import OutboxMailer, SmtpMailer
 from imagegen.services import accounts, auth, tokens
 from tests.fixtures.users import DEFAULT_PASSWORD

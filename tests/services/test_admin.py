@@ -11,8 +11,7 @@ from sqlmodel import Session, col, select
 from imagegen import cli
 from imagegen.db import session_scope
 from imagegen.errors import InvalidCredentials, InvalidInput
-from imagegen.models import AuditLog, PlanChange, User
-from imagegen.models import Session as UserSession
+from imagegen.models import AuditLog, PlanChange, User, UserSession
 from imagegen.services import admin, api_keys, auth, credits
 from imagegen.settings import get_settings
 from tests.fixtures.users import DEFAULT_PASSWORD, create_user
@@ -150,7 +149,7 @@ def test_reads_show_usage(capsys) -> None:
 def test_command_line_grants_and_revokes_the_role(capsys) -> None:
     with session_scope() as db:
         email = create_user(db).email
-    assert cli.main(["admin", "grant", email.upper()]) == 0
+    assert cli.run_command(["admin", "grant", email.upper()]) == 0
     assert f"{email} is now an admin." in capsys.readouterr().out
     with session_scope() as db:
         user = db.exec(select(User).where(User.email == email)).one()
@@ -161,8 +160,8 @@ def test_command_line_grants_and_revokes_the_role(capsys) -> None:
             "role.admin",
             email,
         )
-    assert cli.main(["admin", "revoke", email]) == 0
-    assert cli.main(["admin", "grant", "nobody@example.com"]) == 1
+    assert cli.run_command(["admin", "revoke", email]) == 0
+    assert cli.run_command(["admin", "grant", "nobody@example.com"]) == 1
     assert "No account with the email nobody@example.com." in capsys.readouterr().err
 
 

@@ -8,8 +8,7 @@ from sqlmodel import Session, select
 
 from imagegen import security
 from imagegen.errors import EmailTaken, InvalidCredentials, InvalidInput
-from imagegen.models import Account, User, utcnow
-from imagegen.models import Session as UserSession
+from imagegen.models import Account, User, UserSession, utcnow
 from imagegen.services import auth
 from tests.fixtures.users import DEFAULT_PASSWORD, create_user, unique_email
 

@@ -152,8 +152,8 @@ def test_usage_key_is_per_user() -> None:
 
 
 def test_extra_credits_are_shown_beside_the_allowance_never_as_negative_use() -> None:
+    from imagegen.cards import credits_text, credits_used_text
     from imagegen.services.credits import Balance
-    from imagegen.state.cards import credits_text, credits_used_text
 
     # Free plan (10), 30 granted, 1 used: 39 left, 29 of them extra
     granted = Balance(used=1 - 30, limit=10, resets_at=None)

@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session, select
 
+from imagegen.cards import parse_sort_key, sort_key
 from imagegen.db import session_scope
 from imagegen.errors import ImageNotFound, InvalidInput, OutOfCredits, TooManyInProgress
 from imagegen.models import CreditLedger, Image, User
 from imagegen.services import credits, generation
 from imagegen.settings import get_settings
-from imagegen.state.cards import parse_sort_key, sort_key
 from tests.fixtures.users import create_user
 
 

@@ -8,7 +8,6 @@ import pytest
 
 from imagegen.db import session_scope
 from imagegen.errors import ContentFlagged, ModerationUnavailable
-from imagegen.providers import compose
 from imagegen.providers.moderation import NoRemoteModerator, OpenAIModerator
 from imagegen.services import auth, credits, moderation
 from imagegen.settings import get_settings, load_settings
@@ -62,11 +61,9 @@ def moderated(standin: OpenAIStandIn, monkeypatch) -> Iterator[OpenAIStandIn]:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-mod-test")
     monkeypatch.setenv("OPENAI_BASE_URL", standin.base_url)
     get_settings.cache_clear()
-    compose.get_moderator.cache_clear()
     yield standin
     monkeypatch.undo()
     get_settings.cache_clear()
-    compose.get_moderator.cache_clear()
 
 
 @pytest.mark.commits

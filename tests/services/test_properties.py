@@ -14,9 +14,9 @@ from sqlmodel import Session
 from starlette.testclient import TestClient
 
 from imagegen import routes
-from imagegen.api import build_api
 from imagegen.db import session_scope
 from imagegen.errors import OutOfCredits
+from imagegen.http.app import build_api
 from imagegen.models import User
 from imagegen.services import billing_events, credits
 from tests.fixtures.polar_events import iso, sign, subscription_event

@@ -1,4 +1,6 @@
 """An OpenAI-compatible images API: `POST /v1/images/generations` returns real PNGs as b64_json;
+`POST /v1/images/edits` (gpt-image models) and `POST /v1/images/variations` (dall-e-2) take the
+source image as multipart form data, as OpenAI does, and answer with a picture made from it;
 `POST /v1/moderations` flags inputs that contain a word of `flag_words` (as violence).
 
 Switches for the next calls: "ok", "429", "500", "content_policy", "hang", "garbage".
@@ -51,6 +53,8 @@ class OpenAIStandIn:
         app = Starlette(
             routes=[
                 Route("/v1/images/generations", self._generate, methods=["POST"]),
+                Route("/v1/images/edits", self._edit, methods=["POST"]),
+                Route("/v1/images/variations", self._variation, methods=["POST"]),
                 Route("/v1/moderations", self._moderate, methods=["POST"]),
             ]
         )
@@ -93,6 +97,93 @@ class OpenAIStandIn:
                 ],
             }
         )
+
+    async def _multipart(self, request: Request, kind: str) -> tuple[dict, dict[str, bytes]]:
+        """Record a multipart request: its plain fields and its files (name -> bytes)."""
+        form = await request.form()
+        fields: dict = {}
+        files: dict[str, bytes] = {}
+        for name, value in form.multi_items():
+            if isinstance(value, str):
+                fields[name] = value
+            else:
+                files[name] = await value.read()
+        self.requests.append(
+            {"path": kind, "form": fields, "files": files, "headers": dict(request.headers)}
+        )
+        return fields, files
+
+    def _from_source(self, source: bytes, size: str) -> bytes:
+        """The source image at the requested size, with the stand-in's mark in the middle."""
+        width, height = (int(n) for n in size.split("x"))
+        with Image.open(io.BytesIO(source)) as img:
+            img = img.convert("RGB").resize((width, height))
+        ImageDraw.Draw(img).ellipse(
+            (width // 3, height // 3, 2 * width // 3, 2 * height // 3), fill=(250, 200, 60)
+        )
+        out = io.BytesIO()
+        img.save(out, format="PNG", compress_level=1)
+        return out.getvalue()
+
+    @staticmethod
+    def _png_or_none(data: bytes | None) -> tuple[int, int] | None:
+        if not data:
+            return None
+        try:
+            with Image.open(io.BytesIO(data)) as img:
+                return img.size if img.format == "PNG" else None
+        except OSError:
+            return None
+
+    def _answer(self, data: bytes) -> JSONResponse:
+        return JSONResponse(
+            {"created": int(time.time()), "data": [{"b64_json": base64.b64encode(data).decode()}]}
+        )
+
+    async def _edit(self, request: Request) -> JSONResponse:
+        fields, files = await self._multipart(request, "edits")
+        source = files.get("image") or files.get("image[]")
+        if self._png_or_none(source) is None:
+            return _error(
+                400, "Invalid image file or mode for image 1.", "invalid_image_file",
+                "invalid_request_error",
+            )  # fmt: skip
+        if not fields.get("prompt"):
+            return _error(
+                400, "Missing required parameter: 'prompt'.", "missing_required_parameter",
+                "invalid_request_error",
+            )  # fmt: skip
+        if not str(fields.get("model", "")).startswith("gpt-image"):
+            return _error(
+                400, f"Invalid value: '{fields.get('model')}'. Value must be 'gpt-image-1'.",
+                "invalid_value", "invalid_request_error",
+            )  # fmt: skip
+        behaviour = self.behaviours.popleft() if self.behaviours else "ok"
+        if behaviour == "content_policy":
+            return _error(
+                400, "Your request was rejected by the safety system.",
+                "content_policy_violation", "invalid_request_error",
+            )  # fmt: skip
+        assert source is not None
+        return self._answer(self._from_source(source, fields.get("size", "1024x1024")))
+
+    async def _variation(self, request: Request) -> JSONResponse:
+        fields, files = await self._multipart(request, "variations")
+        dims = self._png_or_none(files.get("image"))
+        if dims is None or dims[0] != dims[1]:
+            return _error(
+                400, "Uploaded image must be a PNG and square.", "invalid_image_format",
+                "invalid_request_error",
+            )  # fmt: skip
+        size = fields.get("size", "1024x1024")
+        if fields.get("model", "dall-e-2") != "dall-e-2" or size not in (
+            "256x256", "512x512", "1024x1024",
+        ):  # fmt: skip
+            return _error(
+                400, "Invalid value for 'size' or 'model' in a variation request.",
+                "invalid_value", "invalid_request_error",
+            )  # fmt: skip
+        return self._answer(self._from_source(files["image"], size))
 
     async def _generate(self, request: Request) -> JSONResponse:
         body = await request.json()

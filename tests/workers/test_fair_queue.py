@@ -14,7 +14,6 @@ from sqlmodel import select
 
 from imagegen.db import session_scope
 from imagegen.models import CreditLedger, Image, User
-from imagegen.providers.compose import Providers
 from imagegen.providers.image_generator import OfflineImageGenerator
 from imagegen.providers.image_storage import LocalImageStorage
 from imagegen.settings import get_settings
@@ -44,13 +43,11 @@ def generator() -> RecordingGenerator:
 
 
 @pytest.fixture
-def start_worker(engine, redis_client, generator, tmp_path, monkeypatch) -> Iterator:
+def start_worker(engine, redis_client, generator, tmp_path, swap_ports) -> Iterator:
     """Start a Dramatiq worker in this process (after the test has queued its work)."""
-    from workers import generate_image as actor_module
     from workers.broker import broker
 
-    providers = Providers(generator=generator, storage=LocalImageStorage(root=tmp_path))
-    monkeypatch.setattr(actor_module, "_providers", lambda: providers)
+    swap_ports(generator=generator, storage=LocalImageStorage(root=tmp_path))
     broker.flush_all()
     workers: list[dramatiq.Worker] = []
 

@@ -16,7 +16,6 @@ from sqlmodel import select
 
 from imagegen.db import session_scope
 from imagegen.models import CreditLedger, Image, User
-from imagegen.providers.compose import Providers
 from imagegen.providers.image_generator import OpenAIImageGenerator
 from imagegen.providers.image_storage import ImageKitStorage
 from imagegen.realtime import EVENTS_KEY
@@ -44,16 +43,15 @@ def imagekit_standin() -> Iterator[ImageKitStandIn]:
 
 @pytest.fixture
 def worker(
-    engine, redis_client, openai_standin, imagekit_standin, monkeypatch
+    engine, redis_client, openai_standin, imagekit_standin, swap_ports
 ) -> Iterator[dramatiq.Worker]:
     """A Dramatiq worker in this process whose providers are the SDKs pointed at stand-ins."""
-    from workers import generate_image as actor_module
     from workers.broker import broker
 
     openai_standin.behaviours.clear()
     openai_standin.requests.clear()
     imagekit_standin.failures.clear()
-    providers = Providers(
+    swap_ports(
         generator=OpenAIImageGenerator(api_key="sk-worker-test", base_url=openai_standin.base_url),
         storage=ImageKitStorage(
             private_key=imagekit_standin.private_key,
@@ -62,7 +60,6 @@ def worker(
             base_url=imagekit_standin.base_url,
         ),
     )
-    monkeypatch.setattr(actor_module, "_providers", lambda: providers)
     broker.flush_all()
     w = dramatiq.Worker(broker, worker_threads=2, worker_timeout=50)
     w.start()

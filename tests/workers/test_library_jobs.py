@@ -11,8 +11,8 @@ import dramatiq
 import pytest
 from starlette.testclient import TestClient
 
-from imagegen.api import build_api
 from imagegen.db import session_scope
+from imagegen.http.app import build_api
 from imagegen.models import DataExport, Image, utcnow
 from imagegen.providers.compose import get_storage
 from imagegen.providers.mailer import SmtpMailer
@@ -26,19 +26,16 @@ pytestmark = [pytest.mark.commits, pytest.mark.usefixtures("engine", "redis_clie
 
 
 @pytest.fixture
-def inbox(smtp_server, monkeypatch):
+def inbox(smtp_server, monkeypatch, swap_ports):
     """Mail configured (SMTP_HOST) and delivered to a real SMTP server on loopback."""
-    from imagegen.services import mail
 
     box, port = smtp_server
     monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
     get_settings.cache_clear()
-    monkeypatch.setattr(
-        mail,
-        "get_mailer",
-        lambda: SmtpMailer(
+    swap_ports(
+        mailer=SmtpMailer(
             host="127.0.0.1", port=port, sender="imagegen <x@localhost>", starttls=False
-        ),
+        )
     )
     yield box
     monkeypatch.undo()

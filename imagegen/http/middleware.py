@@ -7,17 +7,15 @@ import logging
 import posixpath
 import re
 import time
-from http.cookies import SimpleCookie
 from urllib.parse import parse_qs, urlsplit
 
 import anyio
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from imagegen import logs, routes, urls
-from imagegen.db import session_scope
-from imagegen.models import utcnow
-from imagegen.services import auth
+from imagegen import logs, routes
+from imagegen.http import urls
+from imagegen.http.session import is_admin, refreshed_cookie, token_from_cookie_header
 from imagegen.settings import Settings, get_settings
 
 log = logging.getLogger("imagegen.http")
@@ -36,11 +34,7 @@ _SKIP_PREFIXES = (
 
 
 def _session_cookie(scope: Scope) -> str | None:
-    for name, value in scope.get("headers", []):
-        if name == b"cookie":
-            morsel = SimpleCookie(value.decode("latin-1")).get(routes.SESSION_COOKIE)
-            return morsel.value if morsel else None
-    return None
+    return token_from_cookie_header(_header(scope, b"cookie"))
 
 
 def _wants_html(scope: Scope) -> bool:
@@ -51,28 +45,6 @@ def _wants_html(scope: Scope) -> bool:
     return any(name == b"accept" and b"text/html" in value for name, value in scope["headers"])
 
 
-def _refreshed_cookie(token: str) -> str | None:
-    """A Set-Cookie value with the remaining lifetime, or one deleting a dead cookie."""
-    settings = get_settings()
-    with session_scope() as db:
-        signed_in = auth.resolve_session(
-            session=db, token=token, policy=auth.session_policy(settings)
-        )
-    cookie: SimpleCookie = SimpleCookie()
-    cookie[routes.SESSION_COOKIE] = token if signed_in else ""
-    morsel = cookie[routes.SESSION_COOKIE]
-    morsel["path"] = "/"
-    if settings.cookie_domain:
-        morsel["domain"] = settings.cookie_domain
-    morsel["httponly"] = True
-    morsel["samesite"] = "Lax"
-    morsel["secure"] = settings.secure_cookies
-    morsel["max-age"] = (
-        max(0, round((signed_in.expires_at - utcnow()).total_seconds())) if signed_in else 0
-    )
-    return morsel.OutputString()
-
-
 def session_cookie_refresh(app: ASGIApp) -> ASGIApp:
     """Wrap `app` so full page loads re-issue the session cookie with its current lifetime."""
 
@@ -81,7 +53,7 @@ def session_cookie_refresh(app: ASGIApp) -> ASGIApp:
         if not token:
             await app(scope, receive, send)
             return
-        set_cookie = await anyio.to_thread.run_sync(_refreshed_cookie, token)
+        set_cookie = await anyio.to_thread.run_sync(refreshed_cookie, token)
 
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start" and set_cookie:
@@ -213,16 +185,6 @@ NOT_FOUND_HTML = (
 )
 
 
-def _is_admin(token: str | None) -> bool:
-    if not token:
-        return False
-    with session_scope() as db:
-        signed_in = auth.resolve_session(
-            session=db, token=token, policy=auth.session_policy(get_settings())
-        )
-        return bool(signed_in and signed_in.user.role == "admin")
-
-
 def admin_gate(app: ASGIApp) -> ASGIApp:
     """Wrap `app` so /admin answers 404 to everyone but admins (the page's events check the
     role again on the server, so client-side navigation gets nothing either).
@@ -233,7 +195,7 @@ def admin_gate(app: ASGIApp) -> ASGIApp:
         if not is_admin_path(path):
             await app(scope, receive, send)
             return
-        if await anyio.to_thread.run_sync(_is_admin, _session_cookie(scope)):
+        if await anyio.to_thread.run_sync(is_admin, _session_cookie(scope)):
             await app(scope, receive, send)
             return
         await send(

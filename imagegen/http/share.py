@@ -9,11 +9,11 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from imagegen import routes, urls
+from imagegen import routes
 from imagegen.db import session_scope
+from imagegen.http import urls
 from imagegen.models import Image
 from imagegen.providers.compose import get_storage
-from imagegen.providers.image_storage import LocalImageStorage
 from imagegen.services import generation
 from imagegen.settings import get_settings
 
@@ -163,8 +163,8 @@ async def shared_image(request: Request) -> Response:
     if image is None or not image.storage_key:
         return _not_found()
     storage = get_storage()
-    if not isinstance(storage, LocalImageStorage):
-        return RedirectResponse(image.image_url or "", status_code=302, headers=PUBLIC_CACHE)
+    if (direct := storage.direct_url(stored_url=image.image_url or "")) is not None:
+        return RedirectResponse(direct, status_code=302, headers=PUBLIC_CACHE)
     try:
         data = await anyio.to_thread.run_sync(lambda: storage.read(key=image.storage_key))
     except (FileNotFoundError, ValueError):

@@ -1,12 +1,15 @@
-"""Turning image rows into the small dicts the gallery renders (strings only, no secrets)."""
+"""The gallery card: the typed model of what one image card shows (strings only, no secrets),
+built from an image row. States keep cards in their vars; the relay builds them too.
+"""
 
 import logging
 import uuid
 from datetime import UTC, datetime
+from typing import TypedDict
 
 import redis
 
-from imagegen import urls
+from imagegen.http import urls
 from imagegen.models import Image
 from imagegen.providers.compose import get_storage
 from imagegen.redis_client import get_redis
@@ -75,7 +78,43 @@ def parse_sort_key(key: str) -> tuple[datetime, uuid.UUID]:
     return datetime.strptime(stamp, "%Y%m%d%H%M%S%f").replace(tzinfo=UTC), uuid.UUID(image_id)
 
 
-def card(image: Image) -> dict[str, str]:
+class Card(TypedDict):
+    """What one gallery card shows. A plain dict at run time (Reflex sends it as a JS object
+    and the components index it by name), typed so a misspelt or missing field is an error
+    for the type checker rather than a silent `""`.
+    """
+
+    id: str
+    prompt: str
+    status: str
+    status_label: str
+    url: str
+    thumb: str
+    download: str
+    size: str
+    quality: str
+    style: str
+    error: str
+    created: str
+    created_iso: str
+    # The gallery's order (`sort_key`).
+    key: str
+    aspect: str
+    # Height as a share of the width, for placeholders that keep the final shape.
+    pad: str
+    # "1" when the owner put a heart on it ("" otherwise: card fields are strings).
+    favorite: str
+    # The public link while the owner shares it ("" when private).
+    share_url: str
+    # While queued: "3rd in line" and "ready in about 40 s" ("" otherwise, or unknown).
+    queue_position: str
+    queue_eta: str
+    # What Remake (1 image) and Variations (VARIATIONS images) cost.
+    cost: str
+    variations_cost: str
+
+
+def card(image: Image) -> Card:
     """What one gallery card shows."""
     url = urls.backend(image.image_url or "")
     spot = (
@@ -83,34 +122,30 @@ def card(image: Image) -> dict[str, str]:
         if image.status == "queued"
         else NO_SPOT
     )
-    return {
-        "id": str(image.id),
-        "prompt": image.prompt,
-        "status": image.status,
-        "status_label": STATUS_LABELS.get(image.status, image.status),
-        "url": url,
-        "thumb": get_storage().thumbnail_url(stored_url=url, width=THUMB_WIDTH) if url else "",
-        "download": urls.backend(image_download_url(image.id)),
-        "size": image.size,
-        "quality": image.quality,
-        "style": image.style or "",
-        "error": image.error or "",
-        "created": f"{image.created_at:%b %-d, %Y %H:%M}",
-        "created_iso": image.created_at.isoformat(),
-        "key": sort_key(image.created_at, image.id),
-        "aspect": image.size.replace("x", " / "),
-        # Height as a share of the width, for placeholders that keep the final shape.
-        "pad": f"{100 * _ratio(image.size):.2f}%",
-        # "1" when the owner put a heart on it ("" otherwise: card fields are strings).
-        "favorite": "1" if image.favorite else "",
-        # The public link while the owner shares it ("" when private).
-        "share_url": share_url(image.share_token) if image.share_token else "",
-        # While queued: "3rd in line" and "ready in about 40 s" ("" otherwise, or unknown).
-        **spot,
-        # What Remake (1 image) and Variations (VARIATIONS images) cost.
-        "cost": str(get_settings().image_cost(image.quality)),
-        "variations_cost": str(get_settings().image_cost(image.quality) * VARIATIONS),
-    }
+    return Card(
+        id=str(image.id),
+        prompt=image.prompt,
+        status=image.status,
+        status_label=STATUS_LABELS.get(image.status, image.status),
+        url=url,
+        thumb=get_storage().thumbnail_url(stored_url=url, width=THUMB_WIDTH) if url else "",
+        download=urls.backend(image_download_url(image.id)),
+        size=image.size,
+        quality=image.quality,
+        style=image.style or "",
+        error=image.error or "",
+        created=f"{image.created_at:%b %-d, %Y %H:%M}",
+        created_iso=image.created_at.isoformat(),
+        key=sort_key(image.created_at, image.id),
+        aspect=image.size.replace("x", " / "),
+        pad=f"{100 * _ratio(image.size):.2f}%",
+        favorite="1" if image.favorite else "",
+        share_url=share_url(image.share_token) if image.share_token else "",
+        queue_position=spot["queue_position"],
+        queue_eta=spot["queue_eta"],
+        cost=str(get_settings().image_cost(image.quality)),
+        variations_cost=str(get_settings().image_cost(image.quality) * VARIATIONS),
+    )
 
 
 def share_url(token: str) -> str:

@@ -10,14 +10,14 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from imagegen import routes, urls
+from imagegen import routes
 from imagegen.db import session_scope
+from imagegen.http import urls
+from imagegen.http.share import NOT_FOUND_PAGE, PUBLIC_CACHE
 from imagegen.models import Collection, Image
 from imagegen.providers.compose import get_storage
-from imagegen.providers.image_storage import LocalImageStorage
 from imagegen.services import collections
 from imagegen.settings import get_settings
-from imagegen.share_page import NOT_FOUND_PAGE, PUBLIC_CACHE
 
 THUMB = 512
 
@@ -156,11 +156,11 @@ async def collection_image(request: Request) -> Response:
     key = image.storage_key
     wants_thumb = request.query_params.get("w") == str(THUMB)
     storage = get_storage()
-    if not isinstance(storage, LocalImageStorage):
-        url = image.image_url or ""
-        if wants_thumb:
-            url = storage.thumbnail_url(stored_url=url, width=THUMB)
-        return RedirectResponse(url, status_code=302, headers=PUBLIC_CACHE)
+    direct = storage.direct_url(
+        stored_url=image.image_url or "", width=THUMB if wants_thumb else None
+    )
+    if direct is not None:
+        return RedirectResponse(direct, status_code=302, headers=PUBLIC_CACHE)
     try:
         if wants_thumb and (image.width or 4096) > THUMB:
             data = await anyio.to_thread.run_sync(lambda: storage.thumbnail(key=key, width=THUMB))
