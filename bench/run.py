@@ -382,7 +382,7 @@ def main() -> None:
     with live.app("push", log_dir) as url:
         push = live.job_done_to_visible(url)  # first: a quiet queue, as a user would see it
         results.update(live.many_users(url))
-        results["keystrokes"] = keystrokes.run(url)
+        results["typing"] = keystrokes.run(url)
     print("the app in 2-second polling mode: job done → visible …", flush=True)
     with live.app("poll", log_dir) as url:
         poll = live.job_done_to_visible(url)
@@ -445,7 +445,7 @@ def main() -> None:
         *fairness_rows(results["fairness"]),
         *burst.table(results["burst"]),
         *pipeline.table(results["pipeline"]),
-        *keystrokes.table(results["keystrokes"]),
+        *keystrokes.table(results["typing"]),
     ]
     for name, value, target in rows:
         print(f"{name:<46}{value!s:>16}  {target}")
