@@ -375,13 +375,14 @@ def main() -> None:
     results["fairness"] = run_fairness()
     results["throughput_scaling"] = round(two["images_per_s"] / max(one["images_per_s"], 0.001), 2)
 
-    from bench import live
+    from bench import keystrokes, live
 
     log_dir = Path(tempfile.mkdtemp(prefix="imagegen-bench-logs-"))
     print("the app with live push: job done → visible, 100 users …", flush=True)
     with live.app("push", log_dir) as url:
         push = live.job_done_to_visible(url)  # first: a quiet queue, as a user would see it
         results.update(live.many_users(url))
+        results["typing"] = keystrokes.run(url)
     print("the app in 2-second polling mode: job done → visible …", flush=True)
     with live.app("poll", log_dir) as url:
         poll = live.job_done_to_visible(url)
@@ -444,6 +445,7 @@ def main() -> None:
         *fairness_rows(results["fairness"]),
         *burst.table(results["burst"]),
         *pipeline.table(results["pipeline"]),
+        *keystrokes.table(results["typing"]),
     ]
     for name, value, target in rows:
         print(f"{name:<46}{value!s:>16}  {target}")

@@ -4,13 +4,23 @@ from typing import Any
 from urllib.parse import quote
 
 import reflex as rx
+from reflex.vars.function import ArgsFunctionOperation
 
 from imagegen import routes, styles
 from imagegen.http import urls
 from imagegen.services.generation import MAX_COUNT, MAX_PROMPT, QUALITIES, SIZES, STYLES
 from imagegen.state.account import NOTICES_WATCH
 from imagegen.state.collections import CollectionsState
-from imagegen.state.gallery import GalleryState, UserFeed
+from imagegen.state.gallery import (
+    ERROR_SEEN,
+    PROMPT_TYPED,
+    RECENT_PROMPTS,
+    SUGGEST_OPEN,
+    SUGGEST_UP_TO,
+    SUGGESTIONS_SHOWN,
+    GalleryState,
+    UserFeed,
+)
 
 SIZE_LABELS = {
     "1024x1024": "Square · 1024×1024",
@@ -77,30 +87,85 @@ SUGGESTION_STYLE = {
 }
 
 
+# All computed in the browser from what is typed (no server round trip per keystroke).
+# Characters typed (code points, as the server counts them).
+PROMPT_LENGTH = (
+    ArgsFunctionOperation.create(("typed",), rx.Var("Array.from(typed ?? '').length"))
+    .call(PROMPT_TYPED.value)
+    .to(int)
+)
+# The counter, e.g. "1,234 / 4,000".
+PROMPT_COUNTER = (
+    ArgsFunctionOperation.create(
+        ("length",), rx.Var(f"`${{length.toLocaleString('en-US')}} / {MAX_PROMPT:,}`")
+    )
+    .call(PROMPT_LENGTH)
+    .to(str)
+)
+# The live hint while the prompt is too long, e.g. "12 characters over the limit".
+OVER_BY = (
+    ArgsFunctionOperation.create(
+        ("length",),
+        rx.Var(
+            f"`${{(length - {MAX_PROMPT}).toLocaleString('en-US')}} "
+            f"character${{length - {MAX_PROMPT} === 1 ? '' : 's'}} over the limit`"
+        ),
+    )
+    .call(PROMPT_LENGTH)
+    .to(str)
+)
+# The recent prompts that contain what is typed (case-insensitive; spaces squeezed), those
+# starting with it first, newest first otherwise; none while a long prompt is written, and
+# not the very prompt already in the box (what the server's recent_prompts did per key).
+SUGGESTED = (
+    ArgsFunctionOperation.create(
+        ("recent", "typed"),
+        rx.Var(
+            "(() => {"
+            f" if (!Array.isArray(recent) || (typed ?? '').length > {SUGGEST_UP_TO}) return [];"
+            " const needle = (typed ?? '').split(/\\s+/).filter(Boolean).join(' ');"
+            " const low = needle.toLowerCase();"
+            " const hits = recent.filter((p) => p !== needle && p.toLowerCase().includes(low));"
+            " const first = hits.filter((p) => p.toLowerCase().startsWith(low));"
+            " const rest = hits.filter((p) => !p.toLowerCase().startsWith(low));"
+            f" return [...first, ...rest].slice(0, {SUGGESTIONS_SHOWN});"
+            " })()"
+        ),
+    )
+    .call(RECENT_PROMPTS.value, PROMPT_TYPED.value)
+    .to(list[str])
+)
+
+
 def prompt_suggestions() -> rx.Component:
     """The user's recent prompts under the prompt box (a listbox the box controls)."""
     return rx.cond(
-        GalleryState.suggest_open & (GalleryState.suggestions.length() > 0),
+        SUGGEST_OPEN.value & (SUGGESTED.length() > 0),
         rx.box(
             rx.el.button(
                 "Close suggestions",
                 id="prompt-suggestions-close",
                 type="button",
                 tab_index=-1,
-                on_click=GalleryState.close_suggestions,
+                on_click=SUGGEST_OPEN.set_value(False),
                 style=styles.sr_only,
             ),
             rx.text("Recent prompts", size="1", color_scheme="gray", padding="0.4rem 0.75rem 0"),
             rx.el.ul(
                 rx.foreach(
-                    GalleryState.suggestions,
+                    SUGGESTED,
                     lambda prompt, index: rx.el.li(
                         prompt,
                         id="suggestion-" + index.to_string(),
                         role="option",
                         aria_selected="false",
                         on_mouse_down=rx.prevent_default,
-                        on_click=GalleryState.pick_suggestion(prompt),
+                        on_click=[
+                            rx.set_value("prompt", prompt),
+                            PROMPT_TYPED.set_value(prompt),
+                            SUGGEST_OPEN.set_value(False),
+                            rx.set_focus("prompt"),
+                        ],
                         style=SUGGESTION_STYLE,
                     ),
                 ),
@@ -182,10 +247,10 @@ def prompt_form() -> rx.Component:
                     rx.el.label("Prompt", html_for="prompt", style=styles.label_style),
                     rx.spacer(),
                     rx.text(
-                        GalleryState.prompt_counter,
+                        PROMPT_COUNTER,
                         size="1",
                         color=rx.cond(
-                            GalleryState.prompt_length > MAX_PROMPT,
+                            PROMPT_LENGTH > MAX_PROMPT,
                             "var(--red-11)",
                             "var(--gray-10)",
                         ),
@@ -198,8 +263,14 @@ def prompt_form() -> rx.Component:
                     rx.text_area(
                         id="prompt",
                         name="prompt",
-                        value=GalleryState.prompt,
-                        on_change=GalleryState.set_prompt,
+                        # Uncontrolled: what is typed stays in the browser (nothing a late
+                        # state update could replace); a remount starts from what was typed.
+                        default_value=PROMPT_TYPED.value,
+                        on_change=[
+                            PROMPT_TYPED.set_value,
+                            SUGGEST_OPEN.set_value(True),
+                            ERROR_SEEN.set_value(GalleryState.form_error),
+                        ],
                         placeholder="A lighthouse on a cliff at dawn, oil painting, warm light…",
                         rows="3",
                         resize="vertical",
@@ -207,11 +278,23 @@ def prompt_form() -> rx.Component:
                         width="100%",
                         aria_keyshortcuts="Control+Enter Meta+Enter",
                         custom_attrs={"on_key_down": rx.Var(_js_expr=SUBMIT_ON_CTRL_ENTER)},
-                        on_focus=GalleryState.open_suggestions,
-                        on_blur=GalleryState.close_suggestions,
+                        on_focus=SUGGEST_OPEN.set_value(True),
+                        on_blur=SUGGEST_OPEN.set_value(False),
                         aria_autocomplete="list",
                         aria_controls="prompt-suggestions",
-                        aria_expanded=rx.cond(GalleryState.suggest_open, "true", "false"),
+                        aria_expanded=rx.cond(SUGGEST_OPEN.value, "true", "false"),
+                        aria_invalid=rx.cond(PROMPT_LENGTH > MAX_PROMPT, "true", "false"),
+                    ),
+                    rx.cond(
+                        PROMPT_LENGTH > MAX_PROMPT,
+                        rx.text(
+                            OVER_BY,
+                            size="1",
+                            color="var(--red-11)",
+                            margin_top="0.3rem",
+                            aria_live="polite",
+                            data_testid="prompt-hint",
+                        ),
                     ),
                     prompt_suggestions(),
                     position="relative",
@@ -251,7 +334,8 @@ def prompt_form() -> rx.Component:
                     width="100%",
                 ),
                 rx.cond(
-                    GalleryState.form_error != "",
+                    # Until the user types past it (typing sends nothing to clear it).
+                    (GalleryState.form_error != "") & (GalleryState.form_error != ERROR_SEEN.value),
                     rx.callout(
                         GalleryState.form_error,
                         icon="triangle-alert",
@@ -308,7 +392,8 @@ def prompt_form() -> rx.Component:
                 spacing="4",
                 width="100%",
             ),
-            on_submit=GalleryState.submit,
+            # One event: the form's data carries the prompt.
+            on_submit=[SUGGEST_OPEN.set_value(False), GalleryState.submit],
             reset_on_submit=False,
             width="100%",
         ),

@@ -1,11 +1,13 @@
 """The generate page: the prompt form (per tab) and the gallery feed (shared by a user's tabs)."""
 
 import asyncio
+import json
 import uuid
 from datetime import timedelta
 from typing import Any, Protocol
 
 import reflex as rx
+from reflex.experimental.client_state import ClientStateVar
 from sqlmodel import Session
 
 from imagegen import routes
@@ -72,6 +74,38 @@ TITLE_SIGNAL = """(() => {
 
 # Prompts this long are being written, not looked up: no suggestions then.
 SUGGEST_UP_TO = 200
+# How many of the user's recent prompts a tab holds for suggestions (loaded once, then
+# filtered in the browser as the user types), and how many it offers at once.
+RECENT_HELD = 50
+SUGGESTIONS_SHOWN = 8
+
+# The prompt box lives in the browser: typing sends nothing to the server. What is typed
+# (the counter, the hints and the suggestions follow it), the user's recent prompts, whether
+# the suggestions are open, and the server's form error the user has typed past since.
+# The submit sends the prompt in the form's data; the server fills the box only on request
+# ("Use these settings"), with `fill_prompt`.
+PROMPT_TYPED = ClientStateVar.create("promptTyped", "")
+RECENT_PROMPTS = ClientStateVar.create("recentPrompts", [])
+SUGGEST_OPEN = ClientStateVar.create("suggestOpen", False)
+ERROR_SEEN = ClientStateVar.create("formErrorSeen", "")
+
+
+def fill_prompt(prompt: str) -> list[Any]:
+    """The events that put `prompt` in the prompt box (its text, the counter, the hints)."""
+    return [rx.set_value("prompt", prompt), PROMPT_TYPED.push(prompt), SUGGEST_OPEN.push(False)]
+
+
+def remember_prompt(prompt: str) -> Any:
+    """The event that puts a just-submitted prompt first in the tab's recent prompts."""
+    held = "refs['_client_state_recentPrompts'] ?? []"
+    return RECENT_PROMPTS.push(
+        rx.Var(
+            f"((p) => [p, ...({held}).filter((x) => x !== p)].slice(0, {RECENT_HELD}))"
+            f"({json.dumps(prompt)})"
+        )
+    )
+
+
 # How many images a search, the Favorites filter or oldest-first shows.
 QUERY_LIMIT = 48
 # How long the Undo bar stays after a delete (the server keeps deleted images restorable for
@@ -91,8 +125,7 @@ REVEAL_ON_PHONES = (
 class GalleryState(AuthState):
     """The prompt form, search and older pages of this tab."""
 
-    # Form fields (the prompt is controlled so "Use these settings" can fill it).
-    prompt: str = ""
+    # Form fields (the prompt is not here: it lives in the browser, see PROMPT_TYPED).
     size: str = "1024x1024"
     quality: str = "medium"
     count: str = "1"
@@ -111,9 +144,6 @@ class GalleryState(AuthState):
     # filter or the oldest-first order is on).
     search: str = ""
     results: list[dict[str, str]] = []
-    # Recent prompts offered under the prompt box while it has focus.
-    suggestions: list[str] = []
-    suggest_open: bool = False
     # The filter ("all" / "favorites") and the order ("newest" / "oldest") of the gallery.
     show: str = "all"
     order: str = "newest"
@@ -135,16 +165,6 @@ class GalleryState(AuthState):
     _gallery_loaded: bool = False
     _keep_view: bool = False
     _return_to: str = ""
-
-    @rx.var
-    def prompt_length(self) -> int:
-        """Characters typed so far."""
-        return len(self.prompt)
-
-    @rx.var
-    def prompt_counter(self) -> str:
-        """The counter under the prompt, e.g. 1,234 / 4,000."""
-        return f"{len(self.prompt):,} / {generation.MAX_PROMPT:,}"
 
     @rx.var
     def cost(self) -> int:
@@ -206,6 +226,7 @@ class GalleryState(AuthState):
                 )
             return
         await self._load_gallery()
+        yield RECENT_PROMPTS.push(await asyncio.to_thread(_recent_prompts, self._user_id))
 
     async def _load_gallery(self) -> None:
         linked = await self._linked_feed()
@@ -301,49 +322,6 @@ class GalleryState(AuthState):
 
     # -- the form -----------------------------------------------------------
 
-    @rx.event
-    async def set_prompt(self, value: str) -> None:
-        """Keep the prompt (the counter and the cost follow); the recent prompts that contain
-        what is typed are offered (Esc closes them until the next keystroke).
-        """
-        self.prompt = value[:PROMPT_KEPT] if isinstance(value, str) else ""
-        self.form_error = ""
-        self.suggest_open = True
-        await self._suggest()
-
-    # -- prompt suggestions (the user's recent prompts) --------------------------
-
-    @rx.event
-    async def open_suggestions(self) -> None:
-        """The prompt box got focus: offer recent prompts that contain what is typed."""
-        self.suggest_open = True
-        await self._suggest()
-
-    async def _suggest(self) -> None:
-        if not self._user_id or len(self.prompt) > SUGGEST_UP_TO:
-            self.suggestions = []  # a long prompt is being written, not looked up
-            return
-        user_id, typed = uuid.UUID(self._user_id), self.prompt
-
-        def recent() -> list[str]:
-            with session_scope() as db:
-                return library.recent_prompts(session=db, user_id=user_id, typed=typed)
-
-        self.suggestions = await asyncio.to_thread(recent)
-
-    @rx.event
-    def close_suggestions(self) -> None:
-        """Esc, a click elsewhere, or a pick."""
-        self.suggest_open = False
-
-    @rx.event
-    def pick_suggestion(self, prompt: str):
-        """Put a recent prompt in the box (only one that was offered)."""
-        self.suggest_open = False
-        if prompt in self.suggestions:
-            self.prompt, self.form_error = prompt, ""
-        return rx.call_script("document.getElementById('prompt')?.focus()")
-
     # The pickers' setters keep only the values the pickers offer (anything else is ignored).
 
     @rx.event
@@ -375,10 +353,11 @@ class GalleryState(AuthState):
         """Validate, debit, queue; the new cards appear at once in every tab."""
         if self.submitting:
             return
-        sent = form_data.get("prompt", self.prompt) if isinstance(form_data, dict) else None
-        prompt = sent if isinstance(sent, str) else self.prompt
-        self.prompt, self.form_error, self.out_of_credits = prompt[:PROMPT_KEPT], "", False
-        self.submitting, self.suggest_open = True, False
+        # The form's data is the one source of the prompt (typing never reaches the server).
+        sent = form_data.get("prompt") if isinstance(form_data, dict) else None
+        prompt = sent[:PROMPT_KEPT] if isinstance(sent, str) else ""
+        self.form_error, self.out_of_credits = "", False
+        self.submitting = True
         yield
         try:
             submitted = await asyncio.to_thread(
@@ -397,11 +376,14 @@ class GalleryState(AuthState):
             return
         except ImagegenError as exc:
             self.form_error = str(exc)
+            yield ERROR_SEEN.push("")  # shown, even if the same words were typed past before
             return
         finally:
             self.submitting = False
         for event in await self._show_submitted(submitted):
             yield event
+        if submitted is not None:
+            yield remember_prompt(generation.validate_prompt(prompt))
 
     async def _show_submitted(
         self, submitted: tuple[list[dict[str, str]], feed.FeedSnapshot] | None
@@ -472,12 +454,14 @@ class GalleryState(AuthState):
         if not isinstance(item, dict):
             return None
         prompt, size, quality = item.get("prompt"), item.get("size"), item.get("quality")
-        self.prompt = prompt[:PROMPT_KEPT] if isinstance(prompt, str) else ""
         self.size = size if size in generation.SIZES else self.size
         self.quality = quality if quality in generation.QUALITIES else self.quality
         style = item.get("style") or "none"
         self.style = style if style in STYLE_CHOICES else "none"
-        return rx.scroll_to("prompt")
+        return [
+            *fill_prompt(prompt[:PROMPT_KEPT] if isinstance(prompt, str) else ""),
+            rx.scroll_to("prompt"),
+        ]
 
     @rx.event
     def copy_prompt(self, prompt: str):
@@ -701,6 +685,12 @@ class GalleryState(AuthState):
         else:
             shared._upsert(result)
         await self._refresh_credits()
+
+
+def _recent_prompts(user_id: str) -> list[str]:
+    """The user's last RECENT_HELD distinct prompts, newest first (the tab filters them)."""
+    with session_scope() as db:
+        return library.recent_prompts(session=db, user_id=uuid.UUID(user_id), limit=RECENT_HELD)
 
 
 def _submit(

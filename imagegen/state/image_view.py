@@ -11,7 +11,13 @@ from imagegen.db import session_scope
 from imagegen.errors import ImagegenError, ImageNotFound
 from imagegen.services import generation
 from imagegen.state.feed import UserFeed
-from imagegen.state.gallery import TITLE_SIGNAL, GalleryState, ImageAction, _on_image
+from imagegen.state.gallery import (
+    TITLE_SIGNAL,
+    GalleryState,
+    ImageAction,
+    _on_image,
+    fill_prompt,
+)
 
 # A swipe is a horizontal move of at least this many CSS pixels, mostly sideways.
 SWIPE_MIN_PX = 50
@@ -129,11 +135,12 @@ class ImageViewState(GalleryState):
         item = self.view
         if not item:
             return None
-        self.prompt, self.size, self.quality = item["prompt"], item["size"], item["quality"]
+        self.size, self.quality = item["size"], item["quality"]
         self.style = item["style"] or "none"
         self._return_to = ""
         return [
             rx.redirect(routes.HOME),
+            *fill_prompt(item["prompt"]),  # the box lives in the browser
             rx.call_script("setTimeout(() => document.getElementById('prompt')?.focus(), 300)"),
         ]
 

@@ -5,6 +5,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from imagegen import routes
+from tests.e2e.test_auth_flow import register
 from tests.fixtures.users import unique_email
 
 pytestmark = pytest.mark.e2e
@@ -66,3 +67,13 @@ def test_forgot_password_keeps_the_address_of_the_failed_sign_in(page: Page) -> 
     page.wait_for_load_state("networkidle")
     page.wait_for_timeout(1500)
     expect(page.get_by_label("Email")).to_have_value(email)
+
+
+def test_typing_in_the_prompt_box_while_the_home_page_loads_is_kept(page: Page) -> None:
+    register(page, unique_email("eager"))
+    expect(page.get_by_role("textbox", name="Prompt")).to_be_editable()
+    slow_phone(page)
+    for attempt in range(TRIES):
+        typed = f"A lighthouse at dawn, take {attempt}"
+        type_at_once(page, routes.HOME, "Prompt", typed)
+        expect(page.get_by_text(f"{len(typed)} / 4,000")).to_be_visible()

@@ -43,23 +43,28 @@ def test_pickers_still_take_their_choices(gallery) -> None:
     assert gallery.style == next(iter(generation.STYLES))
 
 
-async def test_the_prompt_is_kept_to_a_bound(gallery) -> None:
-    await GalleryState.set_prompt.fn(gallery, HUGE)
-    assert len(gallery.prompt) == PROMPT_KEPT
+def test_the_server_keeps_no_typed_prompt() -> None:
+    # Typing stays in the browser: no setter to send keystrokes to, no prompt var to fill
+    assert not hasattr(GalleryState, "set_prompt")
+    assert "prompt" not in GalleryState.vars
 
 
-async def test_a_submitted_prompt_is_kept_to_a_bound(gallery) -> None:
+async def test_a_submitted_prompt_is_cut_to_a_bound_before_it_is_checked(gallery) -> None:
     steps = GalleryState.submit.fn(gallery, {"prompt": HUGE})
-    await steps.__anext__()  # the form shows "submitting"; the prompt is already in the state
-    assert len(gallery.prompt) <= PROMPT_KEPT
-    await steps.aclose()
+    async for _ in steps:
+        pass
+    assert gallery.form_error == (
+        f"The prompt is {PROMPT_KEPT:,} characters; the limit is {generation.MAX_PROMPT:,}."
+    )
 
 
 def test_use_settings_checks_each_field(gallery) -> None:
-    GalleryState.use_settings.fn(
+    filled = GalleryState.use_settings.fn(
         gallery, {"prompt": HUGE, "size": HUGE, "quality": HUGE, "style": HUGE}
     )
-    assert len(gallery.prompt) <= PROMPT_KEPT
+    sent = str(filled)  # what fills the box in the browser: the prompt, cut to the bound
+    assert "x" * PROMPT_KEPT in sent
+    assert "x" * (PROMPT_KEPT + 1) not in sent
     assert (gallery.size, gallery.quality, gallery.style) == ("1024x1024", "medium", "none")
     GalleryState.use_settings.fn(gallery, "not a card")  # type: ignore[arg-type]
     assert gallery.size == "1024x1024"
