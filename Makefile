@@ -53,9 +53,11 @@ test-e2e: setup services chromium
 test-deploy: setup services chromium nginx
 	$(PY) -m pytest -p no:cacheprovider -m deploy
 
+## ruff, then mypy (strict for services/, providers/, workers/, http/; see pyproject.toml).
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 fmt: setup
 	$(VENV)/bin/ruff check --fix .

@@ -1,6 +1,7 @@
 """Reflex configuration, built from imagegen's settings (one source of truth)."""
 
 import sys
+from typing import Any
 
 import reflex as rx
 
@@ -11,6 +12,13 @@ try:
     settings = get_settings()
 except SettingsError as exc:  # one clear line, not a traceback
     sys.exit(str(exc))
+
+# The backend's public URL, baked into the exported frontend (its socket, uploads); unset,
+# Reflex dials the page's own host, which is right for `make run` and `reflex run`.
+# Reflex 0.10 overrides any field with a `REFLEX_<FIELD>` variable after this call
+# (reflex_base/config.py `_post_init` → `update_from_env`), so REFLEX_API_URL wins over
+# API_URL here; Settings prefers REFLEX_API_URL too, so form actions agree with the socket.
+_api_url: dict[str, Any] = {"api_url": settings.api_url} if settings.api_url else {}
 
 config = rx.Config(
     app_name="imagegen",
@@ -26,10 +34,5 @@ config = rx.Config(
     cors_allowed_origins=[settings.app_url],
     # Ports come from the command line (`imagegen run`, the Procfile): a port set here would
     # make `reflex run --backend-only` refuse to start ("Cannot specify --frontend-port").
-    # The backend's public URL, baked into the exported frontend (its socket, uploads); unset,
-    # Reflex dials the page's own host, which is right for `make run` and `reflex run`.
-    # Reflex 0.10 overrides any field with a `REFLEX_<FIELD>` variable after this call
-    # (reflex_base/config.py `_post_init` → `update_from_env`), so REFLEX_API_URL wins over
-    # API_URL here; Settings prefers REFLEX_API_URL too, so form actions agree with the socket.
-    **({"api_url": settings.api_url} if settings.api_url else {}),
+    **_api_url,
 )

@@ -31,10 +31,12 @@ class _ContextIds(logging.Filter):
     """Copy the current request and job ids onto every record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id.get()
-        record.job_id = job_id.get()
-        ids = [f"{k}={v}" for k, v in (("req", record.request_id), ("job", record.job_id)) if v]
-        record.ids = f"[{' '.join(ids)}] " if ids else ""
+        ids = {"req": request_id.get(), "job": job_id.get()}
+        shown = [f"{k}={v}" for k, v in ids.items() if v]
+        # Formatter fields (logging's `extra` mechanism): LogRecord does not declare them.
+        record.__dict__.update(
+            request_id=ids["req"], job_id=ids["job"], ids=f"[{' '.join(shown)}] " if shown else ""
+        )
         return True
 
 

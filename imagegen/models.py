@@ -23,7 +23,7 @@ class Plan(StrEnum):
 
 
 PLANS = tuple(Plan)
-PLAN_LABELS = {Plan.FREE: "Free", Plan.PRO: "Pro", Plan.GOLD: "Gold"}
+PLAN_LABELS: dict[str, str] = {Plan.FREE: "Free", Plan.PRO: "Pro", Plan.GOLD: "Gold"}
 # 64 hex characters from PostgreSQL's strong random source (gen_random_uuid), for rows
 # inserted without the application's own secrets.token_hex(32).
 FEED_KEY_SQL = "encode(sha256((gen_random_uuid()::text || gen_random_uuid()::text)::bytea), 'hex')"

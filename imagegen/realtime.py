@@ -19,9 +19,7 @@ log = logging.getLogger(__name__)
 EVENTS_KEY = "imagegen:events"
 
 
-def publish(
-    client: "redis.Redis[bytes]", *, user_id: uuid.UUID | str, kind: str, **data: str
-) -> None:
+def publish(client: redis.Redis, *, user_id: uuid.UUID | str, kind: str, **data: str) -> None:
     """Queue one change notification; a lost notification only delays the UI, so errors are logged."""
     if get_settings().live_updates == "poll":
         return  # tabs refetch on their own; nobody would pop the list
@@ -36,13 +34,13 @@ def publish(
 
 
 def publish_image_changed(
-    client: "redis.Redis[bytes]", *, user_id: uuid.UUID | str, image_id: uuid.UUID | str
+    client: redis.Redis, *, user_id: uuid.UUID | str, image_id: uuid.UUID | str
 ) -> None:
     """An image of this user was created, progressed, finished, failed or was deleted."""
     publish(client, user_id=user_id, kind="image", image_id=str(image_id))
 
 
-def publish_account_changed(client: "redis.Redis[bytes]", *, user_id: uuid.UUID | str) -> None:
+def publish_account_changed(client: redis.Redis, *, user_id: uuid.UUID | str) -> None:
     """The user's plan or credits changed."""
     publish(client, user_id=user_id, kind="account")
 

@@ -8,7 +8,7 @@ from imagegen.settings import get_settings
 
 
 @functools.lru_cache(maxsize=1)
-def get_redis() -> "redis.Redis[bytes]":
+def get_redis() -> redis.Redis:
     """A Redis client from REDIS_URL with short timeouts, so a dead Redis fails fast."""
     return redis.Redis.from_url(
         get_settings().redis_url,

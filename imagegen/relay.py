@@ -106,7 +106,7 @@ async def apply_event(app: rx.App, event: dict[str, str], trace: dict[str, float
             if change.card is None:
                 shared._remove(change.image_id)
             else:
-                shared._upsert(change.card)
+                shared._upsert(change.card)  # type: ignore[arg-type]  # Card is a TypedDict; the state var is the dict[str, str] Reflex serialises
         if change.balance is not None:
             shared._set_balance(change.balance, change.plan)
         if labels is not None and shared.loaded:
@@ -124,7 +124,7 @@ async def relay(app: rx.App) -> None:
     try:
         while True:
             try:
-                popped = await client.blpop([EVENTS_KEY], timeout=5)
+                popped = await client.blpop([EVENTS_KEY], timeout=5)  # type: ignore[misc]  # redis-py types commands as Awaitable | value for both clients
             except (aioredis.ConnectionError, aioredis.TimeoutError, OSError):
                 log.warning("relay: Redis unavailable, retrying")
                 await asyncio.sleep(1)
@@ -150,7 +150,7 @@ async def _record(client: aioredis.Redis, event: dict[str, str], trace: dict[str
     """Benchmark only: the event's stage times (epoch seconds) onto TRACE_KEY."""
     entry = {"image_id": event.get("image_id", ""), "sent_at": event.get("at", ""), **trace}
     try:
-        await client.rpush(TRACE_KEY, json.dumps(entry))
-        await client.ltrim(TRACE_KEY, -TRACE_KEEP, -1)
+        await client.rpush(TRACE_KEY, json.dumps(entry))  # type: ignore[misc]  # redis-py types commands as Awaitable | value for both clients
+        await client.ltrim(TRACE_KEY, -TRACE_KEEP, -1)  # type: ignore[misc]  # redis-py types commands as Awaitable | value for both clients
     except (aioredis.RedisError, OSError):
         log.warning("relay: could not record a trace")

@@ -23,7 +23,7 @@ from imagegen.state.gallery import _delete, _on_image, _restore, _set_favorite
 from tests.fixtures.images import queue_images
 from tests.fixtures.users import DEFAULT_PASSWORD, create_user, unique_email
 
-pytestmark = [pytest.mark.commits, pytest.mark.usefixtures("engine", "redis_client")]
+pytestmark = [pytest.mark.usefixtures("engine", "redis_client")]
 
 
 @dataclass

@@ -22,8 +22,6 @@ from imagegen.settings import get_settings
 from tests.fixtures.users import create_user
 from tests.standins.server import ThreadedServer
 
-pytestmark = pytest.mark.commits
-
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:

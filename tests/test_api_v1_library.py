@@ -19,7 +19,7 @@ from imagegen.settings import get_settings
 from tests.fixtures.images import add_image
 from tests.fixtures.users import create_user
 
-pytestmark = [pytest.mark.commits, pytest.mark.usefixtures("engine", "redis_client")]
+pytestmark = [pytest.mark.usefixtures("engine", "redis_client")]
 
 
 class Person:

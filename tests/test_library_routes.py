@@ -21,7 +21,7 @@ from tests.fixtures.images import add_image
 from tests.fixtures.users import DEFAULT_PASSWORD, create_user, unique_email
 from tests.standins.server import ThreadedServer
 
-pytestmark = [pytest.mark.commits, pytest.mark.usefixtures("engine", "redis_client")]
+pytestmark = [pytest.mark.usefixtures("engine", "redis_client")]
 
 
 def signed_in(prompts: list[str], size: int = 0) -> tuple[TestClient, list[str], str]:

@@ -22,7 +22,7 @@ from imagegen.db import session_scope
 from imagegen.http.app import build_api
 from tests.fixtures.users import unique_email
 
-pytestmark = [pytest.mark.commits, pytest.mark.usefixtures("engine", "redis_client")]
+pytestmark = [pytest.mark.usefixtures("engine", "redis_client")]
 
 ADMIN = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PASSWORD = "crunchy-armchair-42"

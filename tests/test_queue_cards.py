@@ -13,7 +13,7 @@ from imagegen.services import fair_queue, generation
 from tests.fixtures.images import queue_images
 from tests.fixtures.users import create_user
 
-pytestmark = [pytest.mark.commits, pytest.mark.usefixtures("engine", "redis_client")]
+pytestmark = [pytest.mark.usefixtures("engine", "redis_client")]
 
 
 def submit(count: int) -> tuple[uuid.UUID, list[uuid.UUID]]:

@@ -16,7 +16,7 @@ from imagegen.services import generation
 from imagegen.settings import get_settings
 from tests.fixtures.users import create_user
 
-pytestmark = [pytest.mark.commits, pytest.mark.usefixtures("engine", "redis_client")]
+pytestmark = [pytest.mark.usefixtures("engine", "redis_client")]
 
 
 @contextmanager

@@ -18,7 +18,7 @@ from imagegen.settings import get_settings
 from tests.fixtures.images import queue_images
 from tests.fixtures.users import create_user
 
-pytestmark = [pytest.mark.commits, pytest.mark.usefixtures("engine", "redis_client")]
+pytestmark = [pytest.mark.usefixtures("engine", "redis_client")]
 
 HOSTILE = 'A fox <script>alert("x")</script> & "quotes" in the snow'
 

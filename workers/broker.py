@@ -1,6 +1,7 @@
 """The Dramatiq broker: Redis from REDIS_URL. Every actor module imports this first."""
 
 import dramatiq
+from dramatiq.broker import MessageProxy
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import CurrentMessage
 
@@ -19,19 +20,24 @@ class LogContext(dramatiq.Middleware):
         """Replace the CLI's text logging in each worker process."""
         logs.configure()
 
-    def before_process_message(self, _broker: dramatiq.Broker, message: dramatiq.Message) -> None:
+    def before_process_message(self, _broker: dramatiq.Broker, message: MessageProxy) -> None:
         """Bind the ids to this worker thread for the message's duration."""
         logs.job_id.set(message.message_id)
         logs.request_id.set(message.options.get("request_id"))
 
     def after_process_message(
-        self, _broker: dramatiq.Broker, _message: dramatiq.Message, **_outcome: object
+        self,
+        broker: dramatiq.Broker,  # noqa: ARG002
+        message: MessageProxy,  # noqa: ARG002
+        **_outcome: object,
     ) -> None:
         """Unbind them."""
         logs.job_id.set(None)
         logs.request_id.set(None)
 
-    after_skip_message = after_process_message
+    def after_skip_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
+        """Unbind them (a skipped message is not processed)."""
+        self.after_process_message(broker, message)
 
 
 settings = get_settings()

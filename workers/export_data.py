@@ -4,6 +4,7 @@ is configured (SMTP_HOST).
 
 import logging
 import uuid
+from typing import Any
 
 import dramatiq
 
@@ -50,5 +51,5 @@ def export_data(export_id: str) -> None:
 
 def enqueue_export(export_id: str) -> None:
     """Send the message (called after the requesting transaction commits)."""
-    options = {"request_id": rid} if (rid := logs.request_id.get()) else {}
+    options: dict[str, Any] = {"request_id": rid} if (rid := logs.request_id.get()) else {}
     export_data.send_with_options(args=(export_id,), **options)

@@ -9,6 +9,7 @@ image under the fairness policy. A redelivered or retried ticket resumes the ima
 import logging
 import time
 import uuid
+from typing import Any
 
 import dramatiq
 import redis
@@ -50,7 +51,7 @@ def _notify(user_id: uuid.UUID, image_id: uuid.UUID) -> None:
     publish_image_changed(get_redis(), user_id=user_id, image_id=image_id)
 
 
-def _tell_waiting(client: "redis.Redis[bytes]") -> None:
+def _tell_waiting(client: redis.Redis) -> None:
     """The line moved: users with queued images get fresh positions (throttled per user)."""
     try:
         # One round trip for all the notifications (there is one per waiting user).
@@ -68,7 +69,7 @@ class _Slot:
     when the job then had nothing to do, and timed for the queue's estimates.
     """
 
-    def __init__(self, client: "redis.Redis[bytes]", image_id: str) -> None:
+    def __init__(self, client: redis.Redis, image_id: str) -> None:
         self.client, self.image_id = client, image_id
         self.member: str | None = None
         self.started: float | None = None
@@ -170,7 +171,7 @@ def generate_image(image_id: str | None = None) -> None:
     log.info("image %s: %s (attempt %d)", image_id, outcome, retries + 1)
 
 
-def _options(request_id: str | None) -> dict[str, str]:
+def _options(request_id: str | None) -> dict[str, Any]:
     return {"request_id": request_id} if request_id else {}
 
 

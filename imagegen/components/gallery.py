@@ -428,7 +428,7 @@ def regenerate_label(item: rx.Var) -> rx.Var:
     (shown before anything is spent). Not called "Regenerate": that name contains
     "Generate", the form's button, and a second match confuses find-by-name.
     """
-    return "Remake · " + credits_word(item["cost"])
+    return "Remake · " + credits_word(item["cost"])  # type: ignore[return-value]  # str + Var is a Var
 
 
 def _quiet_button(label: str, on_click: object) -> rx.Component:

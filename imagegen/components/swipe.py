@@ -36,8 +36,10 @@ def touch_point(e: ObjectVar[JavascriptTouchEvent]) -> tuple[Var[int], Var[int]]
 class SwipeArea(rx.el.Div):
     """A div with touchstart / touchend triggers that pass the touch's client x and y."""
 
-    on_touch_start: EventHandler[touch_point]
-    on_touch_end: EventHandler[touch_point]
+    # Reflex's event-spec syntax (the handler's arguments come from a function), which
+    # mypy reads as a generic type.
+    on_touch_start: EventHandler[touch_point]  # type: ignore[type-arg,valid-type]
+    on_touch_end: EventHandler[touch_point]  # type: ignore[type-arg,valid-type]
 
 
 swipe_area = SwipeArea.create

@@ -496,4 +496,5 @@ async def download_export(export_id: str, caller: CallerDep) -> Response:
             raise ExportNotFound()
         return response
 
-    return await _run(work)
+    answer: Response = await _run(work)
+    return answer

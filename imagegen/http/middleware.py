@@ -66,7 +66,8 @@ def session_cookie_refresh(app: ASGIApp) -> ASGIApp:
 
 
 def _header(scope: Scope, wanted: bytes) -> str | None:
-    for name, value in scope.get("headers", []):
+    headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
+    for name, value in headers:
         if name == wanted:
             return value.decode("latin-1")
     return None

@@ -3,6 +3,7 @@
 import json
 import logging
 import uuid
+from typing import cast
 from urllib.parse import urlencode
 
 import anyio
@@ -81,7 +82,8 @@ async def oauth_callback(request: Request) -> Response:
     state = params.get("state", "")[:200]
 
     def finish() -> Response:
-        saved = get_redis().getdel(f"oauth:{state}") if state else None
+        # redis-py types its commands as `Awaitable | Any` (one signature for sync and async clients)
+        saved = cast("bytes | None", get_redis().getdel(f"oauth:{state}")) if state else None
         if provider is None:
             return NOT_FOUND
         if params.get("error"):

@@ -73,7 +73,7 @@ def _form_post(summary: str, form: dict[str, Any], done: str) -> dict[str, Any]:
 
 _EMAIL = {"type": "string"}
 _PASSWORD = {"type": "string"}
-_ENGINES = {
+_ENGINES: dict[str, Any] = {
     "type": "object",
     "properties": {
         "database": {"enum": ["ok", "down"]},

@@ -162,11 +162,12 @@ async def shared_image(request: Request) -> Response:
     image = await anyio.to_thread.run_sync(_shared, request.path_params["token"])
     if image is None or not image.storage_key:
         return _not_found()
+    key = image.storage_key
     storage = get_storage()
     if (direct := storage.direct_url(stored_url=image.image_url or "")) is not None:
         return RedirectResponse(direct, status_code=302, headers=PUBLIC_CACHE)
     try:
-        data = await anyio.to_thread.run_sync(lambda: storage.read(key=image.storage_key))
+        data = await anyio.to_thread.run_sync(lambda: storage.read(key=key))
     except (FileNotFoundError, ValueError):
         return _not_found()
     return Response(data, media_type="image/png", headers=PUBLIC_CACHE)

@@ -102,12 +102,14 @@ class OpenAIImageGenerator:
         """
         try:
             if source is not None and self.model.startswith("gpt-image"):
-                response = self.client.images.edit(
+                # Size and quality are checked against the model's options before this call;
+                # the SDK types them as Literal unions, so a plain str matches no overload.
+                response = self.client.images.edit(  # type: ignore[call-overload]
                     model=self.model,
                     image=("source.png", source, "image/png"),
                     prompt=prompt,
                     size=size,
-                    quality=quality,  # type: ignore[arg-type]
+                    quality=quality,
                     n=1,
                     timeout=timeout,
                 )
@@ -115,7 +117,7 @@ class OpenAIImageGenerator:
                 response = self.client.images.create_variation(
                     model=self.model,
                     image=("source.png", source, "image/png"),
-                    size=size,  # type: ignore[arg-type]
+                    size=size,  # type: ignore[arg-type]  # a plain str, see above
                     n=1,
                     response_format="b64_json",
                     timeout=timeout,
@@ -124,14 +126,14 @@ class OpenAIImageGenerator:
                 extra: dict[str, str] = {}
                 if not self.model.startswith("gpt-image"):
                     extra["response_format"] = "b64_json"
-                response = self.client.images.generate(
+                response = self.client.images.generate(  # type: ignore[call-overload]
                     model=self.model,
                     prompt=prompt,
-                    size=size,  # type: ignore[arg-type]
-                    quality=quality,  # type: ignore[arg-type]
+                    size=size,
+                    quality=quality,
                     n=1,
                     timeout=timeout,
-                    **extra,  # type: ignore[arg-type]
+                    **extra,
                 )
         except openai.RateLimitError:
             raise ProviderUnavailable("The image service is rate limiting us.") from None

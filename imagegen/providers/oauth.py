@@ -4,6 +4,7 @@ with `state` and PKCE (S256).
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from authlib.common.security import generate_token
 from authlib.integrations.base_client.errors import OAuthError
@@ -100,7 +101,7 @@ class OAuthProvider:
         finally:
             client.close()
 
-    def _github(self, client: OAuth2Client, token: dict) -> Identity:
+    def _github(self, client: OAuth2Client, token: dict[str, Any]) -> Identity:
         profile = client.get(f"{self.api_url}/user").raise_for_status().json()
         emails = client.get(f"{self.api_url}/user/emails").raise_for_status().json()
         primary = next((e for e in emails if e.get("primary")), None) or (
@@ -117,7 +118,7 @@ class OAuthProvider:
             scope=token.get("scope"),
         )
 
-    def _google(self, client: OAuth2Client, token: dict) -> Identity:
+    def _google(self, client: OAuth2Client, token: dict[str, Any]) -> Identity:
         info = client.get(self.api_url).raise_for_status().json()
         return Identity(
             provider="google",

@@ -107,7 +107,7 @@ def reset_password(*, session: Session, token: str, new_password: str) -> User:
     _set_password(session, user_id, new_password)
     user.email_verified = True  # they read a message sent to that address
     session.add(user)
-    session.exec(delete(UserSession).where(col(UserSession.user_id) == user_id))  # type: ignore[call-overload]
+    session.exec(delete(UserSession).where(col(UserSession.user_id) == user_id))
     auth.rotate_feed_key(session=session, user_id=user_id)
     api_keys.revoke_all(session=session, user_id=user_id, reason=api_keys.PASSWORD_RESET)
     return user
@@ -162,7 +162,7 @@ def revoke_session(*, session: Session, user_id: uuid.UUID, session_id: uuid.UUI
         key = session_id if isinstance(session_id, uuid.UUID) else uuid.UUID(str(session_id))
     except ValueError:
         raise InvalidInput("No such session.") from None
-    result = session.exec(  # type: ignore[call-overload]
+    result = session.exec(
         delete(UserSession).where(col(UserSession.id) == key, col(UserSession.user_id) == user_id)
     )
     if result.rowcount == 0:
@@ -175,7 +175,7 @@ def revoke_other_sessions(
     """Sign out everywhere else (their tabs stop hearing the live feed); returns how many
     sessions ended.
     """
-    result = session.exec(  # type: ignore[call-overload]
+    result = session.exec(
         delete(UserSession).where(
             col(UserSession.user_id) == user_id, col(UserSession.id) != keep_session_id
         )

@@ -200,8 +200,8 @@ def set_disabled(
     session.add(user)
     ended = 0
     if disabled:
-        ended = session.execute(delete(UserSession).where(col(UserSession.user_id) == user.id))
-        ended = ended.rowcount  # type: ignore[attr-defined]
+        result = session.execute(delete(UserSession).where(col(UserSession.user_id) == user.id))
+        ended = result.rowcount  # type: ignore[attr-defined]
         auth.rotate_feed_key(session=session, user_id=user.id)  # its open tabs hear nothing
     audit(
         session,

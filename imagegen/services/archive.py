@@ -81,7 +81,7 @@ def stream_zip(entries: Iterable[Entry]) -> Iterator[bytes]:
 
 def _zip_time(moment: datetime) -> tuple[int, int, int, int, int, int]:
     stamp = moment.timetuple()[:6]
-    return stamp if stamp[0] >= 1980 else (1980, 1, 1, 0, 0, 0)  # type: ignore[return-value]
+    return stamp if stamp[0] >= 1980 else (1980, 1, 1, 0, 0, 0)
 
 
 def _slug(prompt: str, length: int = 40) -> str:

@@ -207,13 +207,13 @@ def resolve_session(
 def end_session(*, session: Session, token: str | None) -> None:
     """Delete the session behind a cookie token (logout). Unknown tokens are ignored."""
     if token:
-        session.exec(delete(UserSession).where(UserSession.token == security.hash_token(token)))  # type: ignore[call-overload]
+        session.exec(
+            delete(UserSession).where(col(UserSession.token) == security.hash_token(token))
+        )
 
 
 def rotate_feed_key(*, session: Session, user_id: uuid.UUID) -> None:
     """Give the user's live feed a new secret name: tabs of sessions that were just revoked
     stay linked to the old one and hear nothing more.
     """
-    session.exec(  # type: ignore[call-overload]
-        update(User).where(col(User.id) == user_id).values(feed_key=secrets.token_hex(32))
-    )
+    session.exec(update(User).where(col(User.id) == user_id).values(feed_key=secrets.token_hex(32)))

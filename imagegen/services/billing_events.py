@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from imagegen.models import Subscription, User, WebhookEvent, utcnow
 from imagegen.services.plans import record_plan_change
@@ -107,7 +107,7 @@ def _record(session: Session, event_id: str, event_type: str) -> bool:
         insert(WebhookEvent)
         .values(id=event_id, source="polar", event_type=event_type, outcome="processing")
         .on_conflict_do_nothing(index_elements=["id"])
-        .returning(WebhookEvent.id)
+        .returning(col(WebhookEvent.id))
     )
     return session.execute(stmt).first() is not None
 

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func
+from sqlalchemy import ColumnElement, delete, func
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlmodel import Session, col, select
 
@@ -126,8 +126,8 @@ def delete_collection(
     session.flush()
 
 
-def _visible(user_id: uuid.UUID) -> list:
-    return [Image.user_id == user_id, col(Image.deleted_at).is_(None)]
+def _visible(user_id: uuid.UUID) -> list[ColumnElement[bool]]:
+    return [col(Image.user_id) == user_id, col(Image.deleted_at).is_(None)]
 
 
 def list_collections(*, session: Session, user_id: uuid.UUID) -> list[CollectionSummary]:
@@ -210,7 +210,7 @@ def remove_images(
     images = library.owned_images(session=session, user_id=user_id, image_ids=image_ids)
     session.execute(
         delete(CollectionImage).where(
-            CollectionImage.collection_id == collection.id,
+            col(CollectionImage.collection_id) == collection.id,
             col(CollectionImage.image_id).in_([image.id for image in images]),
         )
     )

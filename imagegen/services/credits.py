@@ -46,7 +46,7 @@ class Balance:
         return max(0, -self.used)
 
 
-def usage_key(user_id: uuid.UUID) -> str:
+def usage_key(user_id: uuid.UUID | str) -> str:
     """The `usage` row of a user's credits."""
     return f"credits:{user_id}"
 

@@ -4,6 +4,7 @@ DATA_DIR/exports and downloadable for EXPORT_LINK_HOURS — by its owner signed 
 through the link emailed when mail is configured (its token is stored hashed).
 """
 
+import functools
 import json
 import logging
 import os
@@ -321,7 +322,7 @@ def build_export(
         with session_factory() as db:
             db.execute(
                 update(DataExport)
-                .where(col(DataExport.id) == export_id, DataExport.status == "pending")
+                .where(col(DataExport.id) == export_id, col(DataExport.status) == "pending")
                 .values(
                     status="failed", error=f"The archive could not be written ({exc.strerror})."
                 )
@@ -332,7 +333,7 @@ def build_export(
     with session_factory() as db:
         done = db.execute(
             update(DataExport)
-            .where(col(DataExport.id) == export_id, DataExport.status == "pending")
+            .where(col(DataExport.id) == export_id, col(DataExport.status) == "pending")
             .values(
                 status="ready",
                 file_name=file_name,
@@ -343,7 +344,7 @@ def build_export(
                 expires_at=now + timedelta(hours=link_hours),
                 updated_at=now,
             )
-            .returning(DataExport.id)
+            .returning(col(DataExport.id))
         ).first()
     if done is None:  # deleted or expired meanwhile
         built.path.unlink(missing_ok=True)
@@ -384,7 +385,7 @@ def expire_exports(*, session: Session, data_dir: Path) -> int:
         session.add(export)
         if export.file_name:
             path = folder / export.file_name
-            after_commit(session, lambda path=path: path.unlink(missing_ok=True))
+            after_commit(session, functools.partial(path.unlink, missing_ok=True))
     session.flush()
     return len(expired)
 

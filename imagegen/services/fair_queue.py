@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import TypeAlias
 
 import redis
+from redis.commands.core import Script
 
 from imagegen.settings import Settings
 
@@ -43,7 +44,7 @@ DEFAULT_DURATION_SECONDS = 15.0
 RUNNING_STALE_SECONDS = 15 * 60
 NOTIFY_EVERY_MS = 1000
 
-Client: TypeAlias = "redis.Redis[bytes]"
+Client: TypeAlias = redis.Redis
 
 _PUSH = """
 local prefix, user, tier, front = KEYS[1], ARGV[1], ARGV[2], ARGV[3] == '1'
@@ -158,10 +159,10 @@ def tier_of(plan: str) -> str:
     return PLAN_TIERS.get(plan, "free")
 
 
-_scripts: dict[tuple[int, str], object] = {}
+_scripts: dict[tuple[int, str], Script] = {}
 
 
-def _script(client: Client, source: str):
+def _script(client: Client, source: str) -> Script:
     """The Lua script bound to this client (registered once; EVALSHA after the first call)."""
     key = (id(client), source)
     if key not in _scripts:

@@ -14,7 +14,7 @@ def database_ok(engine: Engine) -> bool:
     return True
 
 
-def redis_ok(client: "redis.Redis[bytes]") -> bool:
+def redis_ok(client: redis.Redis) -> bool:
     """True when Redis answers PING."""
     try:
         return bool(client.ping())

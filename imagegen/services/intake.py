@@ -21,7 +21,7 @@ def admit(
     user_id: uuid.UUID | str,
     plan: str,
     settings: Settings,
-    client: "redis.Redis[bytes]",
+    client: redis.Redis,
     moderator: Moderator,
 ) -> None:
     """Count the request against the plan's rate, then screen its prompt.

@@ -59,7 +59,7 @@ def owned_images(
             select(Image)
             .where(
                 col(Image.id).in_(ids),
-                Image.user_id == user_id,
+                col(Image.user_id) == user_id,
                 col(Image.deleted_at).is_(None),
             )
             .with_for_update()
@@ -137,7 +137,7 @@ def restore_images(
             update(Image)
             .where(
                 col(Image.id).in_(ids),
-                Image.user_id == user_id,
+                col(Image.user_id) == user_id,
                 col(Image.deleted_at) >= utcnow() - window,
             )
             .values(deleted_at=None)
@@ -211,16 +211,16 @@ def done_emails(
     announced = session.execute(
         update(Image)
         .where(
-            Image.user_id == User.id,
+            col(Image.user_id) == User.id,
             col(User.email_when_done).is_(True),
-            Image.status == "completed",
+            col(Image.status) == "completed",
             col(Image.completed_at) >= now - timedelta(hours=1),
             col(Image.completed_at) - col(Image.created_at) >= long_job,
             col(Image.emailed_at).is_(None),
             col(Image.deleted_at).is_(None),
         )
         .values(emailed_at=now)
-        .returning(User.email, User.name, Image.prompt)
+        .returning(col(User.email), col(User.name), col(Image.prompt))
         .execution_options(synchronize_session=False)
     ).all()
     by_user: dict[tuple[str, str], list[str]] = {}

@@ -3,6 +3,7 @@ reports the same numbers whatever process did the work (workers, webhooks, other
 """
 
 from collections.abc import Iterator
+from typing import cast
 
 import redis
 from prometheus_client.core import (
@@ -21,7 +22,7 @@ QUEUE = "imagegen:generation"
 class ImagegenCollector(Collector):
     """Queue depth, images by status, generation latency, webhook outcomes."""
 
-    def __init__(self, engine: Engine, client: "redis.Redis[bytes]") -> None:
+    def __init__(self, engine: Engine, client: redis.Redis) -> None:
         """Read from this database and Redis."""
         self.engine, self.client = engine, client
 
@@ -30,8 +31,9 @@ class ImagegenCollector(Collector):
         depth = GaugeMetricFamily(
             "imagegen_queue_depth", "Generation messages waiting", labels=["queue"]
         )
-        depth.add_metric(["ready"], float(self.client.llen(QUEUE)))
-        depth.add_metric(["delayed"], float(self.client.zcard(f"{QUEUE}.DQ")))
+        # redis-py types its commands as `Awaitable | Any` (one signature for sync and async clients)
+        depth.add_metric(["ready"], float(cast(int, self.client.llen(QUEUE))))
+        depth.add_metric(["delayed"], float(cast(int, self.client.zcard(f"{QUEUE}.DQ"))))
         yield depth
 
         with self.engine.connect() as conn:

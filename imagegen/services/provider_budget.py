@@ -20,7 +20,7 @@ KEY = "imagegen:provider-budget"
 # provider's previous window.
 MARGIN_SECONDS = 0.5
 
-Client: TypeAlias = "redis.Redis[bytes]"
+Client: TypeAlias = redis.Redis
 
 _ACQUIRE = """
 local key, limit, window_ms, member = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]

@@ -31,7 +31,7 @@ def submit(
     user_id: uuid.UUID,
     plan: str | None,
     settings: Settings,
-    client: "redis.Redis[bytes]",
+    client: redis.Redis,
     moderator: Moderator,
     jobs: Jobs,
     session_token: str | None = None,

@@ -5,6 +5,7 @@
 import hashlib
 import math
 from dataclasses import dataclass
+from typing import cast
 
 import redis
 
@@ -29,22 +30,23 @@ class Throttle:
     def _key(self, *parts: str) -> str:
         return _redis_key("throttle", self.name, parts)
 
-    def check(self, client: "redis.Redis[bytes]", *parts: str) -> None:
+    def check(self, client: redis.Redis, *parts: str) -> None:
         """Refuse when the failure budget is used up.
 
         Raises:
             TooManyAttempts: with the wait in minutes.
         """
         key = self._key(*parts)
-        failures = client.get(key)
+        # redis-py types its commands as `Awaitable | Any` (one signature for sync and async clients)
+        failures = cast("bytes | None", client.get(key))
         if failures is not None and int(failures) >= self.limit:
-            ttl = max(int(client.ttl(key)), 1)
+            ttl = max(cast(int, client.ttl(key)), 1)
             minutes = max(1, math.ceil(ttl / 60))
             raise TooManyAttempts(
                 f"Too many failed attempts. Try again in {minutes} minute{'s' if minutes > 1 else ''}."
             )
 
-    def record_failure(self, client: "redis.Redis[bytes]", *parts: str) -> int:
+    def record_failure(self, client: redis.Redis, *parts: str) -> int:
         """Count one failure; the window starts at the first failure."""
         key = self._key(*parts)
         pipe = client.pipeline()
@@ -53,7 +55,7 @@ class Throttle:
         _, count = pipe.execute()
         return int(count)
 
-    def reset(self, client: "redis.Redis[bytes]", *parts: str) -> None:
+    def reset(self, client: redis.Redis, *parts: str) -> None:
         """Forget the failures (after a success)."""
         client.delete(self._key(*parts))
 
@@ -88,7 +90,7 @@ class RateLimit:
     what: str = "requests"
     refusal: str | None = None
 
-    def hit(self, client: "redis.Redis[bytes]", *parts: str) -> None:
+    def hit(self, client: redis.Redis, *parts: str) -> None:
         """Count one request, refusing it when the window's budget is spent.
 
         Raises:
@@ -109,7 +111,7 @@ class RateLimit:
                 f"Try again in {wait} second{'s' if wait > 1 else ''}."
             )
 
-    def give_back(self, client: "redis.Redis[bytes]", *parts: str) -> None:
+    def give_back(self, client: redis.Redis, *parts: str) -> None:
         """Return one request to the window (it did not happen after all, e.g. a form error)."""
         client.eval(_GIVE_BACK, 1, self._key(*parts))
 

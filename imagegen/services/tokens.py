@@ -20,7 +20,7 @@ LIFETIMES = {VERIFY_EMAIL: timedelta(hours=24), RESET_PASSWORD: timedelta(hours=
 def issue(*, session: Session, purpose: str, user_id: uuid.UUID) -> str:
     """A new token for `purpose`; earlier unused ones of the same purpose stop working."""
     identifier = f"{purpose}:{user_id}"
-    session.exec(delete(Verification).where(col(Verification.identifier) == identifier))  # type: ignore[call-overload]
+    session.exec(delete(Verification).where(col(Verification.identifier) == identifier))
     token = security.new_token()
     session.add(
         Verification(

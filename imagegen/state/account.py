@@ -270,7 +270,7 @@ class AccountState(AuthState):
         if redirect:
             return redirect
         self.new_api_key = made[0]
-        await self.load()
+        await self.load()  # type: ignore[operator]  # Reflex types an @rx.event handler read on self as EventNamespace
         return None
 
     @rx.event
@@ -310,7 +310,7 @@ class AccountState(AuthState):
             return rx.toast.error(str(exc))
         if redirect:
             return redirect
-        await self.load()
+        await self.load()  # type: ignore[operator]  # Reflex types an @rx.event handler read on self as EventNamespace
         return rx.toast.success(done)
 
     @rx.event
@@ -349,7 +349,7 @@ class AccountState(AuthState):
         if redirect:
             return redirect
         await self._relink_after_rotation()
-        await self.load()
+        await self.load()  # type: ignore[operator]  # Reflex types an @rx.event handler read on self as EventNamespace
         return rx.toast.success("Password changed; your other devices were signed out.")
 
     @rx.event
@@ -372,7 +372,7 @@ class AccountState(AuthState):
             return redirect
         if session_id == self._session_id:
             return rx.redirect(routes.LOGIN)
-        await self.load()
+        await self.load()  # type: ignore[operator]  # Reflex types an @rx.event handler read on self as EventNamespace
         return rx.toast.success("Signed out that device.")
 
     @rx.event
@@ -387,7 +387,7 @@ class AccountState(AuthState):
         if redirect:
             return redirect
         await self._relink_after_rotation()
-        await self.load()
+        await self.load()  # type: ignore[operator]  # Reflex types an @rx.event handler read on self as EventNamespace
         return rx.toast.success("Signed out everywhere else.")
 
     async def _relink_after_rotation(self) -> None:

@@ -26,7 +26,7 @@ def _when(value: Any) -> str:
 
 def _snapshot(actor_id: str, search: str) -> dict[str, Any]:
     with session_scope() as db:
-        actor = db.get(User, uuid.UUID(actor_id))
+        actor = admin.require_admin(db.get(User, uuid.UUID(actor_id)))
         users = admin.list_users(session=db, actor=actor, search=search)
         return {
             "users": [

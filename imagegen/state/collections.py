@@ -62,7 +62,7 @@ def _open(user_id: str, collection_id: str) -> tuple[dict[str, str], list[dict[s
         images = collections.collection_images(
             session=db, user_id=uid, collection_id=collection_id, limit=COLLECTION_LIMIT
         )
-        return _summary(found, len(images)), [card(image) for image in images]
+        return _summary(found, len(images)), [card(image) for image in images]  # type: ignore[misc]  # Card is a TypedDict; the state var is the dict[str, str] Reflex serialises
 
 
 def _rename(user_id: str, collection_id: str, name: str) -> None:

@@ -68,7 +68,7 @@ class UserFeed(rx.SharedState):
         return sum(c["status"] == "completed" for c in self.items)
 
     def _apply_snapshot(self, snap: feed.FeedSnapshot) -> None:
-        self._replace_range([card(image) for image in snap.images], upper=None, more=snap.more)
+        self._replace_range([card(image) for image in snap.images], upper=None, more=snap.more)  # type: ignore[misc]  # Card is a TypedDict; the state var is the dict[str, str] Reflex serialises
         self._apply_balance(snap)
         self.loaded = True
 

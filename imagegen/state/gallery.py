@@ -268,7 +268,7 @@ class GalleryState(AuthState):
                     before=cursor,
                     limit=size + 1,
                 )
-                return [card(image) for image in images]
+                return [card(image) for image in images]  # type: ignore[misc]  # Card is a TypedDict; the state var is the dict[str, str] Reflex serialises
 
         cards = await asyncio.to_thread(page)
         more = len(cards) > size
@@ -316,7 +316,7 @@ class GalleryState(AuthState):
                     oldest_first=oldest,
                     limit=QUERY_LIMIT,
                 )
-                return [card(image) for image in images]
+                return [card(image) for image in images]  # type: ignore[misc]  # Card is a TypedDict; the state var is the dict[str, str] Reflex serialises
 
         self.results = await asyncio.to_thread(find)
 
@@ -507,7 +507,7 @@ class GalleryState(AuthState):
         self.undo_ids = ids
         self.undo_text = "Image deleted" if len(ids) == 1 else f"{len(ids)} images deleted"
         self._undo_batch += 1
-        return GalleryState.hide_undo(self._undo_batch)
+        return GalleryState.hide_undo(self._undo_batch)  # type: ignore[misc]  # Reflex types an @rx.event handler read on self as EventNamespace
 
     @rx.event(background=True)
     async def hide_undo(self, batch: int):
@@ -683,7 +683,7 @@ class GalleryState(AuthState):
             shared._remove(image_id)
             self.results = [c for c in self.results if c["id"] != image_id]
         else:
-            shared._upsert(result)
+            shared._upsert(result)  # type: ignore[arg-type]  # Card is a TypedDict; the state var is the dict[str, str] Reflex serialises
         await self._refresh_credits()
 
 
@@ -726,7 +726,7 @@ def _submit(
     )
     if submitted is None:
         return None
-    return [card(image) for image in submitted.images], submitted.snapshot
+    return [card(image) for image in submitted.images], submitted.snapshot  # type: ignore[misc]  # Card is a TypedDict; the state var is the dict[str, str] Reflex serialises
 
 
 def _delete(user_id: str, image_ids: list[str]) -> None:
@@ -741,7 +741,7 @@ def _set_favorite(user_id: str, image_ids: list[str], favorite: bool) -> list[di
         images = library.set_favorite(
             session=db, user_id=uuid.UUID(user_id), image_ids=image_ids, favorite=favorite
         )
-        return [card(image) for image in images]
+        return [card(image) for image in images]  # type: ignore[misc]  # Card is a TypedDict; the state var is the dict[str, str] Reflex serialises
 
 
 def _restore(user_id: str, image_ids: list[str]) -> list[dict[str, str]]:
@@ -751,7 +751,7 @@ def _restore(user_id: str, image_ids: list[str]) -> list[dict[str, str]]:
         images = library.restore_images(
             session=db, user_id=uuid.UUID(user_id), image_ids=image_ids, window=window
         )
-        return [card(image) for image in images]
+        return [card(image) for image in images]  # type: ignore[misc]  # Card is a TypedDict; the state var is the dict[str, str] Reflex serialises
 
 
 def _on_image(service: ImageAction, user_id: str, image_id: str) -> Card | None:

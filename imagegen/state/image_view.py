@@ -33,7 +33,7 @@ def _view(user_id: str, image_id: str) -> tuple[dict[str, str], str, str] | None
         if image.dismissed:
             return None
         newer, older = generation.neighbours(session=db, image=image)
-        return card(image), str(newer.id) if newer else "", str(older.id) if older else ""
+        return card(image), str(newer.id) if newer else "", str(older.id) if older else ""  # type: ignore[return-value]  # Card is a TypedDict; the state var is the dict[str, str] Reflex serialises
 
 
 def _is_number(value: object) -> bool:
@@ -218,7 +218,7 @@ class ImageViewState(GalleryState):
             shared._remove(image_id)
             self.view = {}
         else:
-            shared._upsert(result)
-            self.view = result
+            shared._upsert(result)  # type: ignore[arg-type]  # Card is a TypedDict; the state var is the dict[str, str] Reflex serialises
+            self.view = result  # type: ignore[assignment]  # Card is a TypedDict; the state var is the dict[str, str] Reflex serialises
         await self._refresh_credits()
-        return result, ""
+        return result, ""  # type: ignore[return-value]  # Card is a TypedDict; the state var is the dict[str, str] Reflex serialises

@@ -21,7 +21,7 @@ from imagegen.services import api_keys
 from tests.fixtures.users import create_user
 from tests.support.stack import running_app
 
-pytestmark = [pytest.mark.deploy, pytest.mark.commits]
+pytestmark = [pytest.mark.deploy]
 
 REDIS_URL = os.environ.get("TEST_DEPLOY_REDIS_URL", "redis://127.0.0.1:6379/13")
 

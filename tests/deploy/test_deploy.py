@@ -24,7 +24,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from tests.fixtures.users import unique_email
 from tests.support.stack import CHROMIUM, CHROMIUM_ARGS, die_with_parent, free_port
 
-pytestmark = [pytest.mark.deploy, pytest.mark.commits]
+pytestmark = [pytest.mark.deploy]
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("TEST_DEPLOY_REDIS_URL", "redis://127.0.0.1:6379/13")

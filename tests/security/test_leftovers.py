@@ -19,7 +19,7 @@ from imagegen.services import api_keys, auth
 from tests.fixtures.images import queue_images
 from tests.fixtures.users import DEFAULT_PASSWORD, create_user, unique_email
 
-pytestmark = [pytest.mark.usefixtures("engine", "redis_client"), pytest.mark.commits]
+pytestmark = [pytest.mark.usefixtures("engine", "redis_client")]
 
 
 def signed_in(email: str) -> TestClient:

@@ -17,8 +17,6 @@ from imagegen.services import flash
 from imagegen.settings import Settings
 from tests.fixtures.users import DEFAULT_PASSWORD, create_user, unique_email
 
-pytestmark = pytest.mark.commits
-
 
 def _message(response) -> str:
     location = response.headers["location"]

@@ -16,7 +16,7 @@ from imagegen.services import admin, api_keys, auth, credits
 from imagegen.settings import get_settings
 from tests.fixtures.users import DEFAULT_PASSWORD, create_user
 
-pytestmark = [pytest.mark.commits, pytest.mark.usefixtures("engine", "redis_client")]
+pytestmark = [pytest.mark.usefixtures("engine", "redis_client")]
 
 
 def people() -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:

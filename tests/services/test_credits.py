@@ -104,7 +104,6 @@ class TestRefund:
         assert credits.get_balance(session=db, user_id=user.id, allowance=allowance).used == 0
 
 
-@pytest.mark.commits
 def test_200_concurrent_debits_at_a_balance_of_5_exactly_5_succeed(engine) -> None:
     # Given a user with 5 credits, and 32 threads each with its own connection (32, not
     # more: `make test` runs the browser tests' apps beside this, on PostgreSQL's 100)

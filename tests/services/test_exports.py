@@ -17,7 +17,7 @@ from imagegen.settings import get_settings
 from tests.fixtures.images import add_image
 from tests.fixtures.users import create_user
 
-pytestmark = [pytest.mark.commits, pytest.mark.usefixtures("engine")]
+pytestmark = [pytest.mark.usefixtures("engine")]
 
 
 def test_the_archive_holds_images_and_every_record(tmp_path) -> None:

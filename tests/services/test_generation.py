@@ -228,7 +228,6 @@ class TestInProgressLimit:
         with pytest.raises(TooManyInProgress, match="the Pro plan makes up to 12"):
             submit(db, user, count=1)
 
-    @pytest.mark.commits
     def test_two_tabs_submitting_at_once_cannot_pass_the_limit_together(self, engine) -> None:
         with session_scope() as db:
             user_id = create_user(db).id

@@ -66,7 +66,6 @@ def moderated(standin: OpenAIStandIn, monkeypatch) -> Iterator[OpenAIStandIn]:
     get_settings.cache_clear()
 
 
-@pytest.mark.commits
 @pytest.mark.usefixtures("engine", "redis_client")
 def test_a_flagged_prompt_is_refused_before_any_debit(moderated: OpenAIStandIn) -> None:
     with session_scope() as db:

@@ -12,7 +12,7 @@ from imagegen.services import pipeline
 from tests.fixtures.images import queue_images
 from tests.fixtures.users import create_user
 
-pytestmark = [pytest.mark.commits, pytest.mark.usefixtures("engine")]
+pytestmark = [pytest.mark.usefixtures("engine")]
 
 
 def run(image_id, slots: list[str], *, check_first: bool) -> str:

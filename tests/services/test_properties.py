@@ -22,7 +22,7 @@ from imagegen.services import billing_events, credits
 from tests.fixtures.polar_events import iso, sign, subscription_event
 from tests.fixtures.users import create_user, unique_email
 
-pytestmark = [pytest.mark.commits, pytest.mark.usefixtures("engine", "redis_client")]
+pytestmark = [pytest.mark.usefixtures("engine", "redis_client")]
 
 DAY = timedelta(days=1)
 PROPERTY = settings(

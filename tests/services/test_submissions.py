@@ -17,7 +17,7 @@ from imagegen.settings import get_settings
 from tests.fixtures.images import submit_from_tab
 from tests.fixtures.users import create_user
 
-pytestmark = [pytest.mark.commits, pytest.mark.usefixtures("engine", "redis_client")]
+pytestmark = [pytest.mark.usefixtures("engine", "redis_client")]
 
 
 def signed_in(plan: str = "free_user") -> tuple[str, uuid.UUID]:

@@ -20,8 +20,6 @@ from imagegen.settings import get_settings
 from tests.fixtures.images import queue_images
 from tests.fixtures.users import create_user
 
-pytestmark = pytest.mark.commits
-
 
 class RecordingGenerator(OfflineImageGenerator):
     """The offline generator, remembering which prompt it drew when (the provider calls)."""

@@ -25,8 +25,6 @@ from tests.fixtures.images import queue_images
 from tests.fixtures.users import create_user
 from tests.support.stack import die_with_parent
 
-pytestmark = pytest.mark.commits
-
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -26,8 +26,6 @@ from tests.fixtures.users import create_user
 from tests.standins.imagekit_server import ImageKitStandIn
 from tests.standins.openai_server import OpenAIStandIn
 
-pytestmark = pytest.mark.commits
-
 
 @pytest.fixture(scope="module")
 def openai_standin() -> Iterator[OpenAIStandIn]:

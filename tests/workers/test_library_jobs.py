@@ -22,7 +22,7 @@ from tests.fixtures.images import add_image
 from tests.fixtures.users import create_user
 from workers import watchdog
 
-pytestmark = [pytest.mark.commits, pytest.mark.usefixtures("engine", "redis_client")]
+pytestmark = [pytest.mark.usefixtures("engine", "redis_client")]
 
 
 @pytest.fixture
