@@ -71,10 +71,17 @@ class ZeroCostGenerator:
         )
 
     def generate(
-        self, *, prompt: str, size: str, quality: str, timeout: float, seed: str = ""
+        self,
+        *,
+        prompt: str,
+        size: str,
+        quality: str,
+        timeout: float,
+        seed: str = "",
+        source: bytes | None = None,
     ) -> GeneratedImage:
         """The picture (the arguments are ignored)."""
-        del prompt, size, quality, timeout, seed
+        del prompt, size, quality, timeout, seed, source
         return self.image
 
 

@@ -180,6 +180,12 @@ class Image(TimestampMixin, table=True):
             "deleted_at",
             postgresql_where=sa.text("deleted_at IS NOT NULL"),
         ),
+        # Variations of an image: removing it (the watchdog) finds them without a table scan.
+        sa.Index(
+            "ix_image_source_image_id",
+            "source_image_id",
+            postgresql_where=sa.text("source_image_id IS NOT NULL"),
+        ),
         # Recently finished images (the "email me when done" sweep).
         sa.Index("ix_image_completed_at", "completed_at"),
         # The watchdog looks for work stuck in these states.
@@ -247,6 +253,11 @@ class Image(TimestampMixin, table=True):
     emailed_at: datetime | None = Field(
         default=None,
         sa_type=sa.DateTime(timezone=True),  # type: ignore[call-overload]
+    )
+    # Variations: the owner's image this one is drawn from (its bytes go to the model's edit
+    # or variation endpoint); None for a fresh generation, or once the source is removed.
+    source_image_id: uuid.UUID | None = Field(
+        default=None, foreign_key="image.id", ondelete="SET NULL"
     )
 
 

@@ -3,6 +3,7 @@ server, with a real Dramatiq worker making the images: key auth, credits, limits
 OpenAI's shape, async ids, pagination, owner checks, and the gallery notified live."""
 
 import base64
+import time
 import uuid
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -15,7 +16,7 @@ from sqlmodel import select
 
 from imagegen.db import session_scope
 from imagegen.http.app import build_api
-from imagegen.models import CreditLedger, User
+from imagegen.models import CreditLedger, Image, User
 from imagegen.realtime import EVENTS_KEY
 from imagegen.services import api_keys
 from imagegen.settings import get_settings
@@ -192,9 +193,70 @@ def test_nobody_reads_another_users_images(server, worker) -> None:
     assert after_other.json()["data"] == []
 
 
+def wait_done(server: str, key: str, image_id: str) -> dict:
+    auth = {"Authorization": f"Bearer {key}"}
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = httpx.get(f"{server}/api/v1/images/{image_id}", headers=auth).json()
+        if found["status"] in ("completed", "failed", "cancelled"):
+            return found
+        time.sleep(0.1)
+    pytest.fail(f"image {image_id} did not finish")
+
+
+def test_variations_of_your_own_image_are_queued_charged_and_drawn_from_it(server, worker) -> None:
+    ada_key, ada = new_key()
+    bob_key, bob = new_key()
+    made = client_for(server, ada_key).images.generate(
+        prompt="A harbour at night", quality="low", size="1536x1024"
+    )
+    source_id = made.data[0].id
+    ada_auth = {"Authorization": f"Bearer {ada_key}"}
+    answer = httpx.post(
+        f"{server}/api/v1/images/{source_id}/variations", headers=ada_auth, json={"n": 2}
+    )
+    assert answer.status_code == 202, answer.text
+    queued = answer.json()["data"]
+    assert [item["status"] for item in queued] == ["queued", "queued"]
+    for item in queued:
+        done = wait_done(server, ada_key, item["id"])
+        assert done["status"] == "completed", done["error"]
+        assert (done["prompt"], done["size"], done["quality"]) == (
+            "A harbour at night",
+            "1536x1024",
+            "low",
+        )
+        with session_scope() as db:
+            assert db.get(Image, uuid.UUID(item["id"])).source_image_id == uuid.UUID(source_id)
+    assert charges(ada) == [-1, -1, -1]  # the source and two variations, as the UI charges
+
+    # Someone else's image, an unknown id, a bad count: refused, and nothing is charged.
+    bob_auth = {"Authorization": f"Bearer {bob_key}"}
+    for image_id in (source_id, str(uuid.uuid4()), "not-an-id"):
+        refused = httpx.post(
+            f"{server}/api/v1/images/{image_id}/variations", headers=bob_auth, json={"n": 1}
+        )
+        assert refused.status_code == 404 and refused.json()["error"]["code"] == "not_found"
+    too_many = httpx.post(
+        f"{server}/api/v1/images/{source_id}/variations", headers=ada_auth, json={"n": 9}
+    )
+    assert too_many.status_code == 400 and "1 to 4" in too_many.json()["error"]["message"]
+    wrong_type = httpx.post(
+        f"{server}/api/v1/images/{source_id}/variations", headers=ada_auth, json={"n": "2"}
+    )
+    assert wrong_type.status_code == 400
+    assert httpx.post(f"{server}/api/v1/images/{source_id}/variations").status_code == 401
+    assert charges(bob) == []
+    assert charges(ada) == [-1, -1, -1]
+
+
 def test_the_schema_is_served(server) -> None:
     schema = httpx.get(f"{server}/api/v1/openapi.json").json()
     assert {"/images/generations", "/images", "/images/{image_id}"} <= set(schema["paths"])
+    variations = schema["paths"]["/images/{image_id}/variations"]["post"]
+    assert "202" in variations["responses"] and "404" in variations["responses"]
+    body = variations["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert schema["components"]["schemas"][body.rsplit("/", 1)[-1]]["properties"].keys() == {"n"}
     # The library: favorites, delete/restore, zip, collections, exports.
     assert {
         "/images/favorite",

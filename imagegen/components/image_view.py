@@ -195,7 +195,7 @@ def _actions() -> rx.Component:
             _action(
                 "layers",
                 f"{VARIATIONS} variations · " + credits_word(V["variations_cost"]),
-                GalleryState.regenerate(V, VARIATIONS),
+                GalleryState.variations(V, VARIATIONS),
             ),
             rx.cond(
                 completed,

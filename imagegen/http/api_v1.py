@@ -1,6 +1,7 @@
 """The REST API, compatible with OpenAI's images API so its clients work unchanged:
 `POST /api/v1/images/generations` (wait for the images, or `"async": true` for their ids at
-once), `GET /api/v1/images/{id}`, `GET /api/v1/images`. Authenticated with a user's API key
+once), `POST /api/v1/images/{id}/variations` (queued variations of one of your images),
+`GET /api/v1/images/{id}`, `GET /api/v1/images`. Authenticated with a user's API key
 (`Authorization: Bearer ig_…`); credits, limits and the queue are exactly the UI's.
 
 A FastAPI app: request and response bodies are pydantic models, so validation and the
@@ -368,6 +369,20 @@ class GenerationBody(BaseModel):
         return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
+class VariationBody(BaseModel):
+    """The body of POST /images/{id}/variations."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    n: int | None = Field(default=None, description="1 to 4 images (1 when left out).")
+
+    @field_validator("n", mode="before")
+    @classmethod
+    def _whole_number(cls, value: Any) -> Any:
+        """3.0 is the integer 3 in JSON."""
+        return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 # -- helpers -----------------------------------------------------------------------------------
 
 
@@ -439,7 +454,11 @@ def _parse_generation(body: GenerationBody) -> tuple[generation.GenerationReques
     return request, response_format, body.run_async
 
 
-def _submit(caller: Caller, request: generation.GenerationRequest) -> list[uuid.UUID]:
+def _submit(
+    caller: Caller,
+    request: generation.GenerationRequest,
+    source_image_id: uuid.UUID | None = None,
+) -> list[uuid.UUID]:
     submitted = submissions.submit(
         request=request,
         user_id=caller.id,
@@ -449,6 +468,7 @@ def _submit(caller: Caller, request: generation.GenerationRequest) -> list[uuid.
         moderator=get_moderator(),
         jobs=get_jobs(),
         check_session=False,  # the API key was checked
+        source_image_id=source_image_id,
     )
     if submitted is None:
         raise ImageNotFound()
@@ -524,6 +544,36 @@ async def create_images(body: GenerationBody, caller: CallerDep) -> Response:
             item["url"] = absolute_url(image)
         data.append(item)
     return JSONResponse({"created": created, "data": data})
+
+
+@image_routes.post(
+    routes.API_V1_IMAGE_VARIATIONS,
+    status_code=202,
+    response_model=Accepted,
+    responses=errors(400, 402, 404, 413, 429),
+    summary="Create variations of an image",
+)
+async def create_variations(image_id: str, body: VariationBody, caller: CallerDep) -> Response:
+    """Queue `n` new images drawn from one of your completed images, with its prompt and
+    settings (through the model's image edit endpoint where it has one). They cost what a
+    generation with those settings costs; follow them with `GET /images/{id}`.
+    """
+
+    def queue() -> list[uuid.UUID]:
+        with session_scope() as db:
+            source = generation.variation_source(session=db, user_id=caller.id, image_id=image_id)
+            request = generation.variation_request(source, 1 if body.n is None else body.n)
+            source_id = source.id
+        return _submit(caller, request, source_id)
+
+    ids = await in_thread(queue)
+    return JSONResponse(
+        {
+            "created": int(time.time()),
+            "data": [{"id": str(i), "status": "queued"} for i in ids],
+        },
+        status_code=202,
+    )
 
 
 @image_routes.get(

@@ -149,8 +149,12 @@ def queue_generation(
     request: GenerationRequest,
     settings: Settings,
     enqueue: Enqueue,
+    source_image_id: uuid.UUID | None = None,
 ) -> tuple[list[Image], credits.Balance]:
     """`submit_generation`, also returning the balance the debit left (no second read).
+
+    With `source_image_id` (Variations) the rows remember the image they are drawn from; the
+    caller has checked it with `variation_source`.
 
     Raises:
         OutOfCredits: not enough credits; no row is kept (the caller's transaction rolls back).
@@ -171,6 +175,7 @@ def queue_generation(
             quality=request.quality,
             style=request.style,
             cost=cost_each,
+            source_image_id=source_image_id,
         )
         for _ in range(request.count)
     ]
@@ -336,6 +341,33 @@ def get_image(*, session: Session, user_id: uuid.UUID, image_id: uuid.UUID | str
     if image is None:
         raise ImageNotFound()
     return image
+
+
+def variation_source(*, session: Session, user_id: uuid.UUID, image_id: uuid.UUID | str) -> Image:
+    """The image Variations are drawn from: one of the user's own completed images.
+
+    Raises:
+        ImageNotFound: no such image, someone else's, deleted, or not completed (one answer).
+    """
+    image = get_image(session=session, user_id=user_id, image_id=image_id)
+    if image.status != ImageStatus.COMPLETED or not image.storage_key:
+        raise ImageNotFound()
+    return image
+
+
+def variation_request(source: Image, count: int) -> GenerationRequest:
+    """Variations of `source`: its prompt and settings, `count` new images.
+
+    Raises:
+        InvalidInput: `count` is out of range.
+    """
+    return validate_request(
+        prompt=source.prompt,
+        size=source.size,
+        quality=source.quality,
+        count=count,
+        style=source.style,
+    )
 
 
 def get_images(

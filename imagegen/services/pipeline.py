@@ -12,6 +12,7 @@ from contextlib import AbstractContextManager
 from sqlmodel import Session
 
 from imagegen.errors import ContentRejected, ImagegenError, ProviderUnavailable, StorageFailed
+from imagegen.models import Image, ImageStatus
 from imagegen.providers.image_generator import ImageGenerator
 from imagegen.providers.image_storage import ImageStorage
 from imagegen.services import generation
@@ -38,6 +39,36 @@ def fail(
     if image is not None:
         notify(image.user_id, image.id)
     return image is not None
+
+
+def _source_key(db: Session, image: Image) -> str | None:
+    """Variations: the storage key of the image this one is drawn from, while it is still
+    there (not deleted, still completed); None draws afresh.
+    """
+    if image.source_image_id is None:
+        return None
+    source = db.get(Image, image.source_image_id)
+    if (
+        source is None
+        or source.user_id != image.user_id
+        or source.deleted_at is not None
+        or source.status != ImageStatus.COMPLETED
+    ):
+        return None
+    return source.storage_key
+
+
+def _source_bytes(storage: ImageStorage, key: str) -> bytes | None:
+    """The source's PNG; None when its file is gone (removed meanwhile: draw afresh).
+
+    Raises:
+        StorageFailed: the storage did not answer (transient: retried).
+    """
+    try:
+        return storage.read(key=key)
+    except (FileNotFoundError, ValueError):
+        log.info("variation source %s is gone: generating afresh", key)
+        return None
 
 
 def run_generation(
@@ -75,15 +106,18 @@ def run_generation(
             return "skipped"  # completed, cancelled, failed or deleted: nothing to do
         user_id = image.user_id
         request = GenerationRequest(image.prompt, image.size, image.quality, 1, image.style)
+        source_key = _source_key(db, image)
     notify(user_id, image_id)
     key = storage_key(user_id, image_id)
     try:
+        source = _source_bytes(storage, source_key) if source_key else None
         made = generator.generate(
             prompt=request.model_prompt,
             size=request.size,
             quality=request.quality,
             timeout=timeout,
             seed=str(image_id),  # each image of a batch its own picture
+            source=source,
         )
         stored = storage.put(key=key, data=made.data, content_type=made.content_type)
     except TRANSIENT as exc:

@@ -36,6 +36,7 @@ def submit(
     jobs: Jobs,
     session_token: str | None = None,
     check_session: bool = True,
+    source_image_id: uuid.UUID | None = None,
 ) -> Submitted | None:
     """Queue the request's images for the user.
 
@@ -49,6 +50,8 @@ def submit(
         jobs: where the images go after the commit.
         session_token: the tab's session cookie, re-checked in the transaction.
         check_session: False when the caller authenticated otherwise (an API key).
+        source_image_id: Variations: the image they are drawn from, which must be one of the
+            user's own completed images (checked in the transaction).
 
     Returns:
         The images and the new balance; None when the session no longer belongs to the user
@@ -57,6 +60,7 @@ def submit(
     Raises:
         TooManyAttempts, ContentFlagged, ModerationUnavailable: refused before any debit.
         OutOfCredits, TooManyInProgress, InvalidInput: refused; nothing is kept.
+        ImageNotFound: the source is not the user's own completed image; nothing is kept.
     """
     if plan is None:
         with session_scope() as db:
@@ -81,11 +85,14 @@ def submit(
             if user is None:
                 return None
         owner, owner_plan = user.id, user.plan
+        if source_image_id is not None:
+            generation.variation_source(session=db, user_id=owner, image_id=source_image_id)
         images, balance = generation.queue_generation(
             session=db,
             user=user,
             request=request,
             settings=settings,
+            source_image_id=source_image_id,
             enqueue=lambda ids: jobs.enqueue_generation(
                 user_id=owner, plan=owner_plan, image_ids=ids
             ),

@@ -3,6 +3,7 @@
 import asyncio
 import json
 import uuid
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -11,9 +12,9 @@ from reflex.experimental.client_state import ClientStateVar
 from sqlmodel import Session
 
 from imagegen import routes
-from imagegen.cards import Card, card, parse_sort_key
+from imagegen.cards import VARIATIONS, Card, card, parse_sort_key
 from imagegen.db import session_scope
-from imagegen.errors import ImagegenError, OutOfCredits
+from imagegen.errors import ImagegenError, ImageNotFound, OutOfCredits
 from imagegen.models import Image
 from imagegen.providers.compose import get_moderator
 from imagegen.redis_client import get_redis
@@ -407,17 +408,39 @@ class GalleryState(AuthState):
 
     @rx.event
     async def regenerate(self, item: dict[str, str], count: int = 1):
-        """New images with an image's prompt and settings: Remake makes one, Variations
-        several (each drawn afresh, with its own seed). They cost what the form would.
+        """Remake: new images with an image's prompt and settings, each drawn afresh with its
+        own seed (no source image). They cost what the form would.
 
         Args:
             item: the image's card.
             count: how many images.
         """
-        if self.submitting or not item.get("prompt"):
+        async for event in self._resubmit(item, count, source=None):
+            yield event
+
+    @rx.event
+    async def variations(self, item: dict[str, str], count: int = VARIATIONS):
+        """Variations: `count` new images drawn from this one (its picture goes to the model's
+        edit or variation endpoint where it has one), with its prompt and settings. They cost
+        what the form would.
+
+        Args:
+            item: the image's card (one of the user's completed images).
+            count: how many images.
+        """
+        # Only a finished picture can be drawn from; a failed one's variations start afresh.
+        done = isinstance(item, dict) and item.get("status") == "completed"
+        source = (item.get("id") or None) if done else None
+        async for event in self._resubmit(item, count, source=source):
+            yield event
+
+    async def _resubmit(
+        self, item: dict[str, str], count: int, *, source: str | None
+    ) -> AsyncIterator[Any]:
+        if self.submitting or not isinstance(item, dict) or not item.get("prompt"):
             return
         self.submitting = True
-        yield
+        yield None
         try:
             submitted = await asyncio.to_thread(
                 _submit,
@@ -429,9 +452,13 @@ class GalleryState(AuthState):
                 item["quality"],
                 count,
                 item["style"] or "none",
+                source,
             )
         except OutOfCredits:
             yield rx.toast.error("Not enough credits left for this.", duration=4000)
+            return
+        except ImageNotFound:
+            yield rx.toast.error("That image is no longer available.", duration=4000)
             return
         except ImagegenError as exc:
             yield rx.toast.error(str(exc), duration=4000)
@@ -702,11 +729,20 @@ def _submit(
     quality: str,
     count: int,
     style: str,
+    source: str | None = None,
 ) -> tuple[list[dict[str, str]], feed.FeedSnapshot] | None:
     """Validate the form and submit it (`services.submissions`): the new cards and balance.
+    `source`: Variations, the id of the image they are drawn from.
 
     None when the tab's session is gone (revoked, expired, or another user's cookie).
+
+    Raises:
+        ImageNotFound: the source is not one of the user's completed images.
     """
+    try:
+        source_id = uuid.UUID(source) if source else None
+    except ValueError:
+        raise ImageNotFound() from None
     request = generation.validate_request(
         prompt=prompt,
         size=size,
@@ -723,6 +759,7 @@ def _submit(
         moderator=get_moderator(),
         jobs=get_jobs(),
         session_token=session_token,
+        source_image_id=source_id,
     )
     if submitted is None:
         return None

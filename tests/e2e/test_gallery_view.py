@@ -228,6 +228,13 @@ def test_regenerate_and_variations_say_the_cost_first(page: Page) -> None:
     page.keyboard.press("Escape")
     all_done(page, 5)
     expect(page.get_by_text("5 credits left")).to_be_visible()  # 10 - 1 - 4
+    # Variations are drawn from this image (its picture goes to the model's edit endpoint)
+    with session_scope() as db:
+        drawn_from = db.execute(
+            text("SELECT count(*) FROM image WHERE source_image_id = CAST(:id AS uuid)"),
+            {"id": first_id},
+        ).scalar_one()
+    assert drawn_from == 4
     # Four new pictures, each its own (the offline generator seeds each image)
     sources = page.locator(f"{CARDS} img").evaluate_all("els => els.map(e => e.src)")
     bodies = {page.request.get(src).body() for src in sources[:4]}
@@ -237,6 +244,15 @@ def test_regenerate_and_variations_say_the_cost_first(page: Page) -> None:
     page.locator(CARDS).first.get_by_role("button", name="Remake · 1 credit").click()
     all_done(page, 6)
     expect(page.get_by_text("4 credits left")).to_be_visible()
+    with session_scope() as db:  # a Remake is a fresh draw, from no source
+        sources_kept = db.execute(
+            text(
+                "SELECT count(*) FROM image WHERE source_image_id IS NOT NULL AND user_id = "
+                "(SELECT user_id FROM image WHERE id = CAST(:id AS uuid))"
+            ),
+            {"id": first_id},
+        ).scalar_one()
+    assert sources_kept == 4
 
 
 def _swipe(page: Page, cdp: object, dx: int, dy: int = 0) -> None:

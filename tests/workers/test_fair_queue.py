@@ -28,10 +28,19 @@ class RecordingGenerator(OfflineImageGenerator):
         super().__init__(delay=delay)
         self.calls: list[tuple[float, str]] = []
 
-    def generate(self, *, prompt: str, size: str, quality: str, timeout: float, seed: str = ""):  # type: ignore[override]
+    def generate(  # type: ignore[override]
+        self,
+        *,
+        prompt: str,
+        size: str,
+        quality: str,
+        timeout: float,
+        seed: str = "",
+        source: bytes | None = None,
+    ):
         self.calls.append((time.monotonic(), prompt))
         return super().generate(
-            prompt=prompt, size=size, quality=quality, timeout=timeout, seed=seed
+            prompt=prompt, size=size, quality=quality, timeout=timeout, seed=seed, source=source
         )
 
 

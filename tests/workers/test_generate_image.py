@@ -273,3 +273,90 @@ def test_storage_failing_on_every_attempt_fails_with_a_reason_and_refunds(
     assert image.status == "failed" and image.attempts == 3
     assert image.error.startswith("The image could not be uploaded")
     assert used(user_id) == 0 and ledger(user_id) == [-1, 1]
+
+
+def resubmit(user_id: uuid.UUID, source_id: uuid.UUID, *, count: int, variation: bool) -> list:
+    """Remake (`variation` False) or Variations of one of the user's images, through the submit
+    use case the gallery and the API share."""
+    from imagegen.providers.compose import get_moderator
+    from imagegen.redis_client import get_redis
+    from imagegen.services import submissions
+    from imagegen.services.jobs import get_jobs
+
+    with session_scope() as db:
+        source = db.get(Image, source_id)
+        request = generation.variation_request(source, count)
+    submitted = submissions.submit(
+        request=request,
+        user_id=user_id,
+        plan=None,
+        settings=get_settings(),
+        client=get_redis(),
+        moderator=get_moderator(),
+        jobs=get_jobs(),
+        check_session=False,
+        source_image_id=source_id if variation else None,
+    )
+    assert submitted is not None
+    return [image.id for image in submitted.images]
+
+
+def endpoints(standin: OpenAIStandIn) -> list[str]:
+    return [request.get("path", "generations") for request in standin.requests]
+
+
+def test_variations_send_the_source_png_to_the_edit_endpoint_and_remake_does_not(
+    worker, openai_standin, imagekit_standin, swap_ports
+) -> None:
+    swap_ports(
+        generator=OpenAIImageGenerator(
+            api_key="sk-worker-test", base_url=openai_standin.base_url, model="gpt-image-1"
+        )
+    )
+    user_id, (source_id,) = submit()
+    source = wait_for(source_id, ("completed", "failed"))
+    assert source.status == "completed", source.error
+    assert endpoints(openai_standin) == ["generations"]
+    source_png = imagekit_standin.files[source.storage_file_id]["data"]
+    assert source_png[:4] == b"\x89PNG"
+
+    (remake_id,) = resubmit(user_id, source_id, count=1, variation=False)
+    assert wait_for(remake_id, ("completed", "failed")).status == "completed"
+    assert endpoints(openai_standin) == ["generations", "generations"]
+    assert openai_standin.requests[-1]["json"]["model"] == "gpt-image-1"
+
+    variation_ids = resubmit(user_id, source_id, count=2, variation=True)
+    for image_id in variation_ids:
+        made = wait_for(image_id, ("completed", "failed"))
+        assert made.status == "completed", made.error
+        assert made.source_image_id == source_id
+    edits = openai_standin.requests[2:]
+    assert [request.get("path") for request in edits] == ["edits", "edits"]
+    for request in edits:
+        assert request["files"]["image"] == source_png
+        assert request["form"]["model"] == "gpt-image-1"
+        assert request["form"]["prompt"] == "a fox in the snow"
+
+
+def test_a_variation_whose_source_was_deleted_meanwhile_is_drawn_afresh(
+    worker, openai_standin, swap_ports
+) -> None:
+    from imagegen.services import library
+
+    swap_ports(
+        generator=OpenAIImageGenerator(
+            api_key="sk-worker-test", base_url=openai_standin.base_url, model="gpt-image-1"
+        )
+    )
+    user_id, (source_id,) = submit()
+    assert wait_for(source_id, ("completed", "failed")).status == "completed"
+    worker.pause()
+    try:
+        (variation_id,) = resubmit(user_id, source_id, count=1, variation=True)
+        with session_scope() as db:
+            library.delete_images(session=db, user_id=user_id, image_ids=[str(source_id)])
+    finally:
+        worker.resume()
+    made = wait_for(variation_id, ("completed", "failed"))
+    assert made.status == "completed", made.error
+    assert endpoints(openai_standin) == ["generations", "generations"]
