@@ -6,6 +6,8 @@ Environment is set before any imagegen module reads settings.
 import os
 import secrets
 
+import pytest
+
 _DB_NAME = f"imagegen_test_{os.getpid()}"
 _PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 _REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
@@ -37,3 +39,15 @@ pytest_plugins = [
     "tests.fixtures.live",
     "tests.fixtures.ports",
 ]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    """A failed test that ran against a live app reports the tail of that app's log."""
+    report = yield
+    if report.failed:
+        from tests.support.stack import RUNNING_LOGS, log_tail
+
+        for log in RUNNING_LOGS:
+            report.sections.append((f"app log {log.parent.name} (tail)", log_tail(log)))
+    return report

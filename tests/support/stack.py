@@ -27,6 +27,18 @@ CHROMIUM_ARGS = [
 ]
 
 
+# The logs of the apps running right now; a failing test's report ends with their tails
+# (tests/conftest.py), so a CI failure shows what the server and its worker were doing.
+RUNNING_LOGS: list[Path] = []
+
+
+def log_tail(log: Path, lines: int = 60) -> str:
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError as exc:
+        return f"(no log: {exc})"
+
+
 class AppDidNotStart(RuntimeError):
     """The app exited or did not answer in time; the message ends with its log."""
 
@@ -80,6 +92,10 @@ def running_app(env_overrides: dict[str, str], log: Path) -> Iterator[str]:
         # The browser tests sign in and register many users from 127.0.0.1.
         "LOGIN_PER_IP_PER_MINUTE": "100000",
         "REGISTRATIONS_PER_IP_PER_HOUR": "100000",
+        # make run's limits, not the worker tests' 2 s: on a busy 2-core CI machine an offline
+        # image can take longer than that, and three timeouts fail it.
+        "GENERATION_TIME_LIMIT_SECONDS": "60",
+        "GENERATION_MAX_RETRIES": "3",
         **env_overrides,
     }
     redis.Redis.from_url(env["REDIS_URL"]).flushdb()
@@ -93,10 +109,12 @@ def running_app(env_overrides: dict[str, str], log: Path) -> Iterator[str]:
             start_new_session=True,
             preexec_fn=die_with_parent,
         )
+    RUNNING_LOGS.append(log)
     try:
         wait_until_up(url, proc, log)
         yield url
     finally:
+        RUNNING_LOGS.remove(log)
         with contextlib.suppress(ProcessLookupError):  # it may have exited on its own
             os.killpg(proc.pid, signal.SIGTERM)
         try:
