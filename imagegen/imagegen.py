@@ -22,9 +22,17 @@ from imagegen.services.admin import configuration_notes
 from imagegen.settings import get_settings
 from imagegen.templates import register_pages
 
-logs.configure()
-for _note in configuration_notes(get_settings()):  # operators read these; users never do
-    logging.getLogger("imagegen.config").warning("%s %s", _note["setting"], _note["effect"])
+
+def start_logging() -> None:
+    """At web process start (not at import, so tests and tools that import the app keep
+    their own logging): the log format, then what the configuration leaves out, for
+    operators (users never see setting names).
+    """
+    logs.configure()
+    for note in configuration_notes(get_settings()):
+        logging.getLogger("imagegen.config").warning("%s %s", note["setting"], note["effect"])
+
+
 app = rx.App(
     api_transformer=[
         build_api(),
@@ -48,6 +56,7 @@ async def warm_up() -> None:
     await anyio.to_thread.run_sync(_warm)
 
 
+app.register_lifespan_task(start_logging)
 app.register_lifespan_task(relay)
 app.register_lifespan_task(warm_up)
 register_pages(app)

@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 from imagegen.db import session_scope
 from imagegen.errors import ImageNotFound, InvalidInput
 from imagegen.http.app import build_api
-from imagegen.models import Image
+from imagegen.models import Image, User
 from imagegen.providers.compose import get_storage
 from imagegen.providers.image_generator import OfflineImageGenerator
 from imagegen.services import generation, pipeline
@@ -106,3 +106,33 @@ def test_stopped_deleted_and_unknown_links_are_404(client) -> None:
             session=db, user_id=user_id, image_id=image_id, delete_file=lambda _k, _f: None
         )
     assert client.get(f"/s/{again}").status_code == 404
+
+
+def test_a_shared_collection_serves_its_pictures_and_only_its_own(client) -> None:
+    from imagegen.services import collections
+
+    user_id, inside = made("A hut in the snow")
+    with session_scope() as db:
+        (outside,) = queue_images(db, db.get(User, user_id), prompt="Not in the album")
+        album = collections.create_collection(session=db, user_id=user_id, name="Huts")
+        collections.add_images(
+            session=db, user_id=user_id, collection_id=album.id, image_ids=[inside]
+        )
+        token = collections.share_collection(
+            session=db, user_id=user_id, collection_id=album.id
+        ).share_token
+        outside_id = outside.id
+    page = client.get(f"/c/{token}")
+    assert page.status_code == 200 and "A hut in the snow" in page.text
+    assert f"/c/{token}/{inside}.png?w=512" in page.text
+    full = client.get(f"/c/{token}/{inside}.png")  # no cookie: public while shared
+    assert full.status_code == 200 and full.content[:4] == b"\x89PNG"
+    thumb = client.get(f"/c/{token}/{inside}.png?w=512")  # 1536 wide: a 512 thumbnail
+    assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/webp"
+    assert thumb.headers["cache-control"] == "no-cache"
+    # Another image of the same owner is not reachable through the album's link
+    assert client.get(f"/c/{token}/{outside_id}.png").status_code == 404
+    with session_scope() as db:
+        collections.stop_sharing_collection(session=db, user_id=user_id, collection_id=album.id)
+    stopped = client.get(f"/c/{token}/{inside}.png")
+    assert stopped.status_code == 404 and "This link does not work" in stopped.text

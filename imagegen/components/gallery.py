@@ -7,6 +7,7 @@ import reflex as rx
 from reflex.vars.function import ArgsFunctionOperation
 
 from imagegen import routes, styles
+from imagegen.cards import VARIATIONS
 from imagegen.http import urls
 from imagegen.services.generation import MAX_COUNT, MAX_PROMPT, QUALITIES, SIZES, STYLES
 from imagegen.state.account import NOTICES_WATCH
@@ -431,6 +432,12 @@ def regenerate_label(item: rx.Var) -> rx.Var:
     return "Remake · " + credits_word(item["cost"])  # type: ignore[return-value]  # str + Var is a Var
 
 
+def variations_label(item: rx.Var) -> rx.Var:
+    """Variations (new pictures drawn from this one), with what they cost."""
+    label = f"{VARIATIONS} variations · " + credits_word(item["variations_cost"])
+    return label  # type: ignore[return-value]  # str + Var is a Var
+
+
 def _quiet_button(label: str, on_click: object) -> rx.Component:
     """A small grey button for secondary card actions (cancel, dismiss, stop sharing)."""
     return rx.button(label, size="1", variant="soft", color_scheme="gray", on_click=on_click)
@@ -518,6 +525,7 @@ def _card_actions(item: rx.Var) -> rx.Component:
             regenerate_label(item),
             GalleryState.regenerate(item, 1),
         ),
+        _icon_button("layers", variations_label(item), GalleryState.variations(item, VARIATIONS)),
         rx.cond(
             item["share_url"] == "",
             _icon_button("share-2", "Share", GalleryState.share_image(item["id"])),

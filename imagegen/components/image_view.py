@@ -7,9 +7,9 @@ from imagegen.cards import VARIATIONS
 from imagegen.components.gallery import (
     SIZE_LABELS,
     STYLE_LABELS,
-    credits_word,
     regenerate_label,
     undo_bar,
+    variations_label,
 )
 from imagegen.components.swipe import swipe_area
 from imagegen.services.generation import QUALITIES
@@ -194,7 +194,7 @@ def _actions() -> rx.Component:
             _action("refresh-cw", regenerate_label(V), GalleryState.regenerate(V, 1)),
             _action(
                 "layers",
-                f"{VARIATIONS} variations · " + credits_word(V["variations_cost"]),
+                variations_label(V),
                 GalleryState.variations(V, VARIATIONS),
             ),
             rx.cond(

@@ -8,14 +8,13 @@ from html import escape
 
 import anyio
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, Response
 
 from imagegen import routes
 from imagegen.db import session_scope
 from imagegen.http import urls
-from imagegen.http.share import NOT_FOUND_PAGE, PUBLIC_CACHE
+from imagegen.http.share import PUBLIC_CACHE, not_found, public_picture
 from imagegen.models import Collection, Image
-from imagegen.providers.compose import get_storage
 from imagegen.services import collections
 from imagegen.settings import get_settings
 
@@ -92,16 +91,12 @@ def _shared(token: str) -> tuple[Collection, list[Image]] | None:
         return found
 
 
-def _not_found() -> HTMLResponse:
-    return HTMLResponse(NOT_FOUND_PAGE, status_code=404)
-
-
 async def collection_page(request: Request) -> Response:
     """GET /c/{token}: the public page of a shared collection."""
     token = request.path_params["token"]
     found = await anyio.to_thread.run_sync(_shared, token)
     if found is None:
-        return _not_found()
+        return not_found()
     collection, images = found
     app_url = get_settings().app_url
     items = []
@@ -151,21 +146,7 @@ async def collection_image(request: Request) -> Response:
     """GET /c/{token}/{image_id}.png[?w=512]: a picture of a shared collection."""
     token, image_id = request.path_params["token"], request.path_params["image_id"]
     image = await anyio.to_thread.run_sync(_member, token, image_id)
-    if image is None or not image.storage_key:
-        return _not_found()
-    key = image.storage_key
-    wants_thumb = request.query_params.get("w") == str(THUMB)
-    storage = get_storage()
-    direct = storage.direct_url(
-        stored_url=image.image_url or "", width=THUMB if wants_thumb else None
-    )
-    if direct is not None:
-        return RedirectResponse(direct, status_code=302, headers=PUBLIC_CACHE)
-    try:
-        if wants_thumb and (image.width or 4096) > THUMB:
-            data = await anyio.to_thread.run_sync(lambda: storage.thumbnail(key=key, width=THUMB))
-            return Response(data, media_type="image/webp", headers=PUBLIC_CACHE)
-        data = await anyio.to_thread.run_sync(lambda: storage.read(key=key))
-    except (FileNotFoundError, ValueError, OSError):
-        return _not_found()
-    return Response(data, media_type="image/png", headers=PUBLIC_CACHE)
+    if image is None:
+        return not_found()
+    width = THUMB if request.query_params.get("w") == str(THUMB) else None
+    return await anyio.to_thread.run_sync(public_picture, image, width)

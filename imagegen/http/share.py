@@ -126,8 +126,30 @@ def _shared(token: str) -> Image | None:
         return image
 
 
-def _not_found() -> HTMLResponse:
+def not_found() -> HTMLResponse:
+    """The page of a link that does not work (never shared, stopped, deleted, unknown)."""
     return HTMLResponse(NOT_FOUND_PAGE, status_code=404)
+
+
+def public_picture(image: Image, width: int | None = None) -> Response:
+    """A shared picture, as a thumbnail `width` wide when it is wider than that: the storage's
+    CDN serves it when there is one, else its bytes; the 404 page when the file is gone.
+    Blocking (storage reads): run it in a thread.
+    """
+    key = image.storage_key
+    if not key:
+        return not_found()
+    storage = get_storage()
+    direct = storage.direct_url(stored_url=image.image_url or "", width=width)
+    if direct is not None:
+        return RedirectResponse(direct, status_code=302, headers=PUBLIC_CACHE)
+    try:
+        if width and (image.width or 4096) > width:
+            data = storage.thumbnail(key=key, width=width)
+            return Response(data, media_type="image/webp", headers=PUBLIC_CACHE)
+        return Response(storage.read(key=key), media_type="image/png", headers=PUBLIC_CACHE)
+    except (FileNotFoundError, ValueError, OSError):
+        return not_found()
 
 
 async def shared_page(request: Request) -> Response:
@@ -135,7 +157,7 @@ async def shared_page(request: Request) -> Response:
     token = request.path_params["token"]
     image = await anyio.to_thread.run_sync(_shared, token)
     if image is None:
-        return _not_found()
+        return not_found()
     app_url = get_settings().app_url
     page = urls.absolute_backend(routes.share_path(token))  # served by the backend
     one_line = " ".join(image.prompt.split())
@@ -160,14 +182,6 @@ async def shared_page(request: Request) -> Response:
 async def shared_image(request: Request) -> Response:
     """GET /s/{token}/image.png: the picture of a shared image."""
     image = await anyio.to_thread.run_sync(_shared, request.path_params["token"])
-    if image is None or not image.storage_key:
-        return _not_found()
-    key = image.storage_key
-    storage = get_storage()
-    if (direct := storage.direct_url(stored_url=image.image_url or "")) is not None:
-        return RedirectResponse(direct, status_code=302, headers=PUBLIC_CACHE)
-    try:
-        data = await anyio.to_thread.run_sync(lambda: storage.read(key=key))
-    except (FileNotFoundError, ValueError):
-        return _not_found()
-    return Response(data, media_type="image/png", headers=PUBLIC_CACHE)
+    if image is None:
+        return not_found()
+    return await anyio.to_thread.run_sync(public_picture, image)

@@ -253,6 +253,17 @@ def test_regenerate_and_variations_say_the_cost_first(page: Page) -> None:
             {"id": first_id},
         ).scalar_one()
     assert sources_kept == 4
+    # Variations from a card, its cost on the button: four more, drawn from the Remake
+    remake_id = page.locator(CARDS).first.get_attribute("data-image-id")
+    page.locator(CARDS).first.get_by_role("button", name="4 variations · 4 credits").click()
+    all_done(page, 10)
+    expect(page.get_by_text("0 credits left")).to_be_visible()
+    with session_scope() as db:
+        from_remake = db.execute(
+            text("SELECT count(*) FROM image WHERE source_image_id = CAST(:id AS uuid)"),
+            {"id": remake_id},
+        ).scalar_one()
+    assert from_remake == 4
 
 
 def _swipe(page: Page, cdp: object, dx: int, dy: int = 0) -> None:
