@@ -15,6 +15,7 @@ from imagegen import routes
 from imagegen.cards import VARIATIONS, Card, card, parse_sort_key
 from imagegen.db import session_scope
 from imagegen.errors import ImagegenError, ImageNotFound, OutOfCredits
+from imagegen.http import session as web_session
 from imagegen.models import Image
 from imagegen.providers.compose import get_moderator
 from imagegen.redis_client import get_redis
@@ -732,6 +733,8 @@ def _submit(
     `source`: Variations, the id of the image they are drawn from.
 
     None when the tab's session is gone (revoked, expired, or another user's cookie).
+    `user_id` "": the page's load has not finished (a fast click, or a raw socket that never
+    loads it): the user behind the cookie.
 
     Raises:
         ImageNotFound: the source is not one of the user's completed images.
@@ -747,6 +750,11 @@ def _submit(
         count=count,
         style=None if style == "none" else style,
     )
+    if not user_id:
+        signed_in = web_session.resolve(session_token)
+        if signed_in is None:
+            return None
+        user_id = str(signed_in.user.id)
     submitted = submissions.submit(
         request=request,
         user_id=uuid.UUID(user_id),
