@@ -158,6 +158,8 @@ class Settings(BaseSettings):
     # tab refetches its gallery every POLL_INTERVAL_SECONDS; a baseline for the benchmarks).
     live_updates: Literal["push", "poll"] = "push"
     poll_interval_seconds: float = Field(default=2.0, gt=0, le=60)
+    # With push: how often a tab with images in progress refetches anyway (a lost notification).
+    reconcile_seconds: float = Field(default=15.0, ge=1, le=600)
     # Images per gallery page (the first page a tab loads, and each "Load more").
     gallery_page_size: int = Field(default=24, ge=4, le=200)
     # Benchmark only: the relay records each event's stage times in Redis (imagegen/relay.py).

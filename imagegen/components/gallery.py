@@ -879,9 +879,6 @@ def empty_state() -> rx.Component:
     )
 
 
-RECONCILE_MS = 15_000
-
-
 def _clock(interval: rx.Var | int) -> rx.Component:
     return rx.moment(
         interval=interval,
@@ -894,13 +891,13 @@ def _clock(interval: rx.Var | int) -> rx.Component:
 
 def _poller() -> rx.Component:
     """A hidden clock that refetches the gallery: on every tick under LIVE_UPDATES=poll;
-    with live push, every 15 s while a card is in progress, a safety net that finishes the
-    cards whose notification was lost (Redis restarted, a web process died).
+    with live push, every RECONCILE_SECONDS (15) while a card is in progress, a safety net that
+    finishes the cards whose notification was lost (Redis restarted, a web process died).
     """
     return rx.cond(
         GalleryState.poll_ms > 0,
         _clock(GalleryState.poll_ms),
-        rx.cond(UserFeed.in_progress, _clock(RECONCILE_MS)),
+        rx.cond(UserFeed.in_progress, _clock(GalleryState.reconcile_ms)),
     )
 
 

@@ -188,6 +188,11 @@ class GalleryState(AuthState):
         )
 
     @rx.var
+    def reconcile_ms(self) -> int:
+        """With live push, how often a tab with images in progress refetches anyway (ms)."""
+        return round(get_settings().reconcile_seconds * 1000)
+
+    @rx.var
     def searching(self) -> bool:
         """A search is active."""
         return self.search.strip() != ""

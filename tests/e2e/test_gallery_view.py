@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from imagegen.db import session_scope
 from tests.e2e.test_auth_flow import register
-from tests.fixtures.live import LIVE_PAGE_SIZE
+from tests.fixtures.live import LIVE_PAGE_SIZE, LIVE_RECONCILE_SECONDS
 from tests.fixtures.users import unique_email
 
 pytestmark = pytest.mark.e2e
@@ -72,7 +72,7 @@ def test_no_image_vanishes_from_any_open_tab(page: Page) -> None:
     for tab in (page, second):
         load_all(tab)
         all_done(tab, total)
-    second.wait_for_timeout(16_000)  # past one reconcile tick
+    second.wait_for_timeout((LIVE_RECONCILE_SECONDS + 1) * 1000)  # past a reconcile tick
     for tab in (page, second):
         load_all(tab)
         expect(tab.locator(CARDS)).to_have_count(total)

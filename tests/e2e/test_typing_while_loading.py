@@ -10,7 +10,7 @@ from tests.fixtures.users import unique_email
 
 pytestmark = pytest.mark.e2e
 
-TRIES = 4
+TRIES = 2
 
 
 def slow_phone(page: Page) -> None:
