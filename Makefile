@@ -51,7 +51,7 @@ test-e2e: setup services chromium
 
 ## The README's "Deploying" commands in both topologies, and a worker killed under `imagegen run`.
 test-deploy: setup services chromium nginx
-	$(PY) -m pytest -p no:cacheprovider -m deploy
+	$(PY) -m pytest -p no:cacheprovider -m "deploy or launcher"
 
 ## ruff, then mypy (strict for services/, providers/, workers/, http/; see pyproject.toml).
 lint: setup

@@ -246,7 +246,8 @@ def serve() -> int:
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
         env.setdefault("PORT", "3000")
         env.setdefault("APP_URL", f"http://localhost:{env['PORT']}")
-        env["WEB_MODE"] = "--single-port"  # the backend serves the built frontend too
+        # The backend serves the built frontend too, unless WEB_MODE says otherwise.
+        env.setdefault("WEB_MODE", "--single-port")
         env.setdefault("GEN_WORKERS", "1")
         web_workers = int(env.get("WEB_WORKERS", "1") or 1)
         if web_workers > 1:

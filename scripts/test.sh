@@ -2,7 +2,8 @@
 # `make test`: every test, in two pytest processes side by side so the 2-core CI machine is
 # busy while the browser tests wait on the app:
 #   - browser and deploy tests (`-m "e2e or deploy"`), which start real apps, in the foreground;
-#   - every other test (unit, service, HTTP), logged to .test-logs/fast.log and printed after.
+#   - every other test (unit, service, HTTP, and the launcher's crash test, which builds no
+#     frontend), logged to .test-logs/fast.log and printed after.
 # Each process makes its own PostgreSQL database; they get different Redis databases.
 # Arguments are passed to both (e.g. `make test ARGS="-x"`).
 set -uo pipefail

@@ -21,9 +21,10 @@ from imagegen.services import api_keys
 from tests.fixtures.users import create_user
 from tests.support.stack import running_app
 
-pytestmark = [pytest.mark.deploy]
+# No browser and no frontend build: it runs with the unit and HTTP tests, beside the browser's.
+pytestmark = [pytest.mark.launcher]
 
-REDIS_URL = os.environ.get("TEST_DEPLOY_REDIS_URL", "redis://127.0.0.1:6379/13")
+REDIS_URL = os.environ.get("TEST_LAUNCHER_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
 def _dramatiq_children(root_pid: int) -> list[psutil.Process]:
@@ -78,7 +79,7 @@ def test_killed_worker_is_restarted_and_its_image_completes_once(engine, tmp_pat
         user = create_user(db)
         key, _ = api_keys.create_key(session=db, user_id=user.id, name="crash")
         user_id = user.id
-    with running_app(env, log) as url:
+    with running_app(env, log, pages=False) as url:
         launcher = _launcher_pid(url)
         response = httpx.post(
             f"{url}/api/v1/images/generations",

@@ -58,8 +58,11 @@ def die_with_parent() -> None:
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 300) -> None:
-    """Until /api/ready (engines, schema, start-up work) and the login page answer 200."""
+def wait_until_up(
+    url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 300, *, pages: bool = True
+) -> None:
+    """Until /api/ready (engines, schema, start-up work) and, with `pages`, the login page
+    answer 200."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -68,7 +71,8 @@ def wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: f
             )
         try:
             if httpx.get(f"{url}/api/ready", timeout=2).status_code == 200 and (
-                httpx.get(f"{url}/login", timeout=5, follow_redirects=True).status_code == 200
+                not pages
+                or httpx.get(f"{url}/login", timeout=5, follow_redirects=True).status_code == 200
             ):
                 return
         except httpx.HTTPError:
@@ -78,8 +82,13 @@ def wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: f
 
 
 @contextlib.contextmanager
-def running_app(env_overrides: dict[str, str], log: Path) -> Iterator[str]:
-    """`imagegen run` on a free port with these settings; yields its URL, stops it all after."""
+def running_app(env_overrides: dict[str, str], log: Path, *, pages: bool = True) -> Iterator[str]:
+    """`imagegen run` on a free port with these settings; yields its URL, stops it all after.
+
+    `pages=False`: no frontend build (WEB_MODE=--backend-only: the API, sockets and workers),
+    compiled into a folder of its own, so it can run beside tests that build the checkout's
+    `.web` (the unit and HTTP tests' process runs beside the browser tests').
+    """
     import redis
 
     port = free_port()
@@ -98,6 +107,9 @@ def running_app(env_overrides: dict[str, str], log: Path) -> Iterator[str]:
         "GENERATION_MAX_RETRIES": "3",
         **env_overrides,
     }
+    if not pages:
+        env["WEB_MODE"] = "--backend-only"
+        env["REFLEX_WEB_WORKDIR"] = str(log.parent / "web")
     redis.Redis.from_url(env["REDIS_URL"]).flushdb()
     with log.open("wb") as out:
         proc = subprocess.Popen(
@@ -111,7 +123,7 @@ def running_app(env_overrides: dict[str, str], log: Path) -> Iterator[str]:
         )
     RUNNING_LOGS.append(log)
     try:
-        wait_until_up(url, proc, log)
+        wait_until_up(url, proc, log, pages=pages)
         yield url
     finally:
         RUNNING_LOGS.remove(log)
