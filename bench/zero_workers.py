@@ -13,10 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 import workers  # noqa: F401  (the broker and every actor, as `dramatiq workers` loads them)
-from imagegen.providers.compose import Providers, build_storage
+from imagegen.providers.compose import Providers, build_storage, use_providers
 from imagegen.providers.image_generator import GeneratedImage, OfflineImageGenerator
 from imagegen.redis_client import get_redis
-from imagegen.services import generation
+from imagegen.services import generation, generation_job
 from imagegen.settings import get_settings
 from workers import generate_image as actor_module
 
@@ -102,10 +102,10 @@ _generator = (
 )
 _generator.generate = timed("generate", _generator.generate)  # type: ignore[method-assign]
 _providers = Providers(generator=_generator, storage=_TimedStorage(build_storage(_settings)))
-actor_module._providers = lambda: _providers
+use_providers(_providers)
 generation.start_generation = timed("status update", generation.start_generation)
 generation.complete_generation = timed("complete", generation.complete_generation)
-actor_module._notify = timed("notify", actor_module._notify)
+generation_job.notify = timed("notify", generation_job.notify)
 
 _jobs = [0]
 _inner_fn = actor_module.generate_image.fn

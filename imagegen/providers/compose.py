@@ -99,6 +99,14 @@ def get_providers() -> Providers:
         return _built[1]
 
 
+def use_providers(providers: Providers | None) -> None:
+    """Wire this process's ports by hand (a benchmark's timed ones); None: back to the ones
+    the settings build.
+    """
+    global _swapped
+    _swapped = providers
+
+
 @contextlib.contextmanager
 def providers_swapped(**ports: Any) -> Iterator[Providers]:
     """Tests: this process's ports with some replaced (`generator=…`, `mailer=…`) until the

@@ -166,13 +166,13 @@ def most_in_any_window(times: list[float], window: float) -> int:
 def test_a_burst_waits_for_the_provider_budget_and_burns_no_retries(
     start_worker, generator, monkeypatch, caplog
 ) -> None:
-    from workers import generate_image as actor_module
+    from imagegen.services import generation_job
 
-    caplog.set_level(logging.INFO, logger="workers.generate_image")
+    caplog.set_level(logging.INFO, logger="imagegen.services.generation_job")
 
     # 2 provider calls a second for every worker thread together; a job that cannot get a
     # slot within 0.3 s goes back to the front of its line (both paths are exercised).
-    monkeypatch.setattr(actor_module, "BUDGET_MAX_WAIT_SECONDS", 0.3)
+    monkeypatch.setattr(generation_job, "BUDGET_MAX_WAIT_SECONDS", 0.3)
     saved = {
         k: os.environ.get(k)
         for k in ("PROVIDER_IMAGES_PER_MINUTE", "PROVIDER_BUDGET_WINDOW_SECONDS")

@@ -227,7 +227,7 @@ def test_job_logs_carry_the_job_id_and_the_submitting_request_id(worker) -> None
     handler = Collect()
     handler.addFilter(logs._ContextIds())
     handler.setFormatter(logs.JsonFormatter())
-    actor_log = logging.getLogger("workers.generate_image")
+    actor_log = logging.getLogger("imagegen.services.generation_job")
     actor_log.addHandler(handler)
     actor_log.setLevel(logging.INFO)
     token = logs.request_id.set("req-from-the-submit")
