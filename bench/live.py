@@ -20,8 +20,8 @@ from sqlalchemy import text
 from imagegen import routes
 from imagegen.db import session_scope
 from imagegen.models import User
-from imagegen.services import auth, generation
-from imagegen.settings import get_settings
+from imagegen.services import auth
+from tests.fixtures.images import queue_images
 from tests.support.reflex_client import ReflexTab
 from tests.support.stack import CHROMIUM, CHROMIUM_ARGS, running_app
 
@@ -102,17 +102,10 @@ def _submit_one(user_id: uuid.UUID, prompt: str) -> uuid.UUID:
     from workers.generate_image import enqueue_generation
 
     with session_scope() as db:
-        request = generation.validate_request(
-            prompt=prompt, size="1024x1024", quality="low", count=1, style=None
+        (image,) = queue_images(
+            db, db.get(User, user_id), prompt=prompt, enqueue=enqueue_generation
         )
-        images = generation.submit_generation(
-            session=db,
-            user=db.get(User, user_id),
-            request=request,
-            settings=get_settings(),
-            enqueue=enqueue_generation,
-        )
-        return images[0].id
+        return image.id
 
 
 def _completed_at_ms(image_ids: list[uuid.UUID]) -> dict[str, float]:

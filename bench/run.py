@@ -39,7 +39,7 @@ from imagegen.cards import card  # noqa: E402
 from imagegen.db import session_scope  # noqa: E402
 from imagegen.models import Image, User  # noqa: E402
 from imagegen.services import auth, generation  # noqa: E402
-from imagegen.settings import get_settings  # noqa: E402
+from tests.fixtures.images import queue_images  # noqa: E402
 
 
 def fresh_database() -> None:
@@ -107,21 +107,8 @@ def bench_big_gallery() -> dict:
     start = time.perf_counter()
     for batch in range(2500):
         with session_scope() as db:
-            user = db.get(User, user_id)
-            request = generation.validate_request(
-                prompt=f"A {words[batch % 8]} at dawn, study {batch}",
-                size="1024x1024",
-                quality="low",
-                count=4,
-                style=None,
-            )
-            generation.submit_generation(
-                session=db,
-                user=user,
-                request=request,
-                settings=get_settings(),
-                enqueue=lambda _ids: None,
-            )
+            prompt = f"A {words[batch % 8]} at dawn, study {batch}"
+            queue_images(db, db.get(User, user_id), prompt=prompt, count=4)
     seed_seconds = time.perf_counter() - start
     with session_scope() as db:
         db.execute(
@@ -191,18 +178,11 @@ def bench_throughput(processes: int, images: int = 300) -> dict:
         start = time.perf_counter()
         for _ in range(images // 4):
             with session_scope() as db:
-                request = generation.validate_request(
+                queue_images(
+                    db,
+                    db.get(User, user_id),
                     prompt=f"throughput {uuid.uuid4().hex}",
-                    size="1024x1024",
-                    quality="low",
                     count=4,
-                    style=None,
-                )
-                generation.submit_generation(
-                    session=db,
-                    user=db.get(User, user_id),
-                    request=request,
-                    settings=get_settings(),
                     enqueue=enqueue_generation,
                 )
         deadline = time.monotonic() + 600
@@ -257,18 +237,11 @@ def bench_fairness(threads: int = 4, *, fifo: bool = False, delay: float = 0.5) 
 
         def submit(user_id: uuid.UUID, count: int) -> list[uuid.UUID]:
             with session_scope() as db:
-                request = generation.validate_request(
+                images = queue_images(
+                    db,
+                    db.get(User, user_id),
                     prompt=f"fairness {uuid.uuid4().hex}",
-                    size="1024x1024",
-                    quality="low",
                     count=count,
-                    style=None,
-                )
-                images = generation.submit_generation(
-                    session=db,
-                    user=db.get(User, user_id),
-                    request=request,
-                    settings=get_settings(),
                     enqueue=enqueue,
                 )
                 return [i.id for i in images]
