@@ -515,21 +515,44 @@ def _picture_link(item: rx.Var) -> rx.Component:
     )
 
 
+def _menu_item(icon: str, label: str, on_select: object) -> rx.Component:
+    return rx.dropdown_menu.item(
+        rx.hstack(rx.icon(icon, size=14), rx.text(label), align="center", spacing="2"),
+        on_select=on_select,
+    )
+
+
+def _more_menu(item: rx.Var) -> rx.Component:
+    """The card's less used actions, so the row fits a portrait card's width."""
+    return rx.dropdown_menu.root(
+        rx.dropdown_menu.trigger(
+            rx.icon_button(
+                rx.icon("ellipsis", size=16),
+                aria_label="More actions",
+                title="More actions",
+                variant="soft",
+                color_scheme="gray",
+                size="2",
+            ),
+        ),
+        rx.dropdown_menu.content(
+            _menu_item("copy", "Copy prompt", GalleryState.copy_prompt(item["prompt"])),
+            _menu_item("wand-sparkles", "Use these settings", GalleryState.use_settings(item)),
+            rx.cond(
+                item["share_url"] == "",
+                _menu_item("share-2", "Share", GalleryState.share_image(item["id"])),
+            ),
+            size="1",
+        ),
+    )
+
+
 def _card_actions(item: rx.Var) -> rx.Component:
     return rx.hstack(
         _icon_button("download", "Download", rx.download(url=item["download"])),
-        _icon_button("copy", "Copy prompt", GalleryState.copy_prompt(item["prompt"])),
-        _icon_button("wand-sparkles", "Use these settings", GalleryState.use_settings(item)),
-        _icon_button(
-            "refresh-cw",
-            regenerate_label(item),
-            GalleryState.regenerate(item, 1),
-        ),
+        _icon_button("refresh-cw", regenerate_label(item), GalleryState.regenerate(item, 1)),
         _icon_button("layers", variations_label(item), GalleryState.variations(item, VARIATIONS)),
-        rx.cond(
-            item["share_url"] == "",
-            _icon_button("share-2", "Share", GalleryState.share_image(item["id"])),
-        ),
+        _more_menu(item),
         rx.spacer(),
         _icon_button(
             "trash-2", "Delete image", GalleryState.ask_delete(item["id"]), color_scheme="red"
@@ -539,6 +562,7 @@ def _card_actions(item: rx.Var) -> rx.Component:
         wrap="wrap",  # narrow columns (3 beside a sidebar): a second row, not an overflow
         # Phones: two narrow columns; a tap on the picture opens the view with every action.
         display=rx.breakpoints(initial="none", sm="flex"),
+        data_testid="card-actions",
     )
 
 
@@ -796,6 +820,7 @@ TILE_PAD = rx.breakpoints(
 )
 ROW_GAP = rx.breakpoints(initial="0.75rem", sm="1rem")
 GROW_CAP = 1.6
+TILE_MIN = "14rem"
 
 
 def _shape(value: rx.Var, on_phones: str) -> rx.Var | dict:
@@ -810,7 +835,8 @@ def _tile(item: rx.Var) -> dict[str, Any]:
         "flex_grow": rx.breakpoints(initial="0", sm=grow),
         "flex_basis": rx.breakpoints(
             initial="calc(50% - 0.375rem)",
-            sm="calc(" + grow + " * var(--row-unit) + var(--tile-pad))",
+            # At least room for the action row (4 buttons and Delete) under a portrait picture.
+            sm="max(calc(" + grow + f" * var(--row-unit) + var(--tile-pad)), {TILE_MIN})",
         ),
         "max_width": rx.breakpoints(
             initial="calc(50% - 0.375rem)",

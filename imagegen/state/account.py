@@ -45,10 +45,17 @@ NOTICES_WATCH = f"""(() => {{
   if (window.__imagegenNotices || typeof Notification === 'undefined') return;
   window.__imagegenNotices = true;
   let seen = null;
-  setInterval(() => {{
+  const count = () => {{
     const el = document.getElementById('progress-signal');
-    if (!el) {{ seen = null; return; }}
-    const done = Number(el.dataset.done) || 0;
+    return el ? Number(el.dataset.done) || 0 : null;
+  }};
+  // The moment the tab goes away is the baseline (not the next tick: an image may finish first).
+  const leave = () => {{ if (document.hidden || !document.hasFocus()) seen = count(); }};
+  document.addEventListener('visibilitychange', leave);
+  window.addEventListener('blur', leave);
+  setInterval(() => {{
+    const done = count();
+    if (done === null) {{ seen = null; return; }}
     const away = document.hidden || !document.hasFocus();
     const wanted = Notification.permission === 'granted'
       && localStorage.getItem('{NOTICES_KEY}') === 'on';

@@ -68,7 +68,8 @@ def test_image_appears_live_in_every_tab_of_the_user_only(
     with page.expect_download() as download:
         page.get_by_role("button", name="Download").click()
     assert download.value.suggested_filename.endswith(".png")
-    page.get_by_role("button", name="Copy prompt").click()
+    page.get_by_role("button", name="More actions").click()  # the card's less used actions
+    page.get_by_role("menuitem", name="Copy prompt").click()
     expect(page.get_by_text("Prompt copied")).to_be_visible()
 
     # The account page lists the debit
@@ -135,7 +136,8 @@ def test_share_link_is_public_until_sharing_stops(page: Page, browser: Browser) 
     card = page.locator("[data-testid=image-card][data-status=completed]")
     expect(card).to_have_count(1, timeout=30_000)
     expect(card.get_by_test_id("shared")).to_have_count(0)  # private by default
-    card.get_by_role("button", name="Share").click()
+    card.get_by_role("button", name="More actions").click()
+    page.get_by_role("menuitem", name="Share").click()
     link = card.get_by_role("link", name="Public link")
     expect(link).to_be_visible()
     url = link.get_attribute("href")
@@ -154,7 +156,9 @@ def test_share_link_is_public_until_sharing_stops(page: Page, browser: Browser) 
 
     card.get_by_role("button", name="Stop sharing").click()
     expect(card.get_by_test_id("shared")).to_have_count(0)
-    expect(card.get_by_role("button", name="Share")).to_be_visible()
+    card.get_by_role("button", name="More actions").click()
+    expect(page.get_by_role("menuitem", name="Share")).to_be_visible()  # can share again
+    page.keyboard.press("Escape")
     assert public.goto(url).status == 404
     expect(public.get_by_text("This link does not work")).to_be_visible()
     stranger.close()

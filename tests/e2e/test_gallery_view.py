@@ -266,6 +266,47 @@ def test_regenerate_and_variations_say_the_cost_first(page: Page) -> None:
     assert from_remake == 4
 
 
+# Per row of cards (same top): how much of the grid's width the cards and gaps fill, and
+# whether any card's action row wrapped onto a second line.
+ROWS = """grid => {
+  const g = grid.getBoundingClientRect();
+  const rows = {};
+  for (const card of grid.querySelectorAll('[data-testid=image-card]')) {
+    const r = card.getBoundingClientRect();
+    const row = (rows[Math.round(r.top)] ||= {left: r.left, right: r.right, wrapped: false});
+    row.left = Math.min(row.left, r.left); row.right = Math.max(row.right, r.right);
+    const buttons = [...card.querySelectorAll('button')].filter(b => b.offsetParent !== null
+      && b.closest('[data-testid=card-actions]'));
+    const tops = new Set(buttons.map(b => Math.round(b.getBoundingClientRect().top)));
+    row.wrapped ||= tops.size > 1;
+  }
+  return Object.keys(rows).map(Number).sort((a, b) => a - b)
+    .map(top => ({fill: (rows[top].right - rows[top].left) / g.width, wrapped: rows[top].wrapped}));
+}"""
+
+
+def test_mixed_shapes_fill_their_rows_and_keep_their_actions_on_one_line(page: Page) -> None:
+    page.set_viewport_size({"width": 1440, "height": 900})
+    register(page, unique_email("shapes"))
+    for shape, prompt in (
+        ("Portrait 2:3", "A tall cypress"),
+        ("Landscape 3:2", "A wide bay"),
+        ("Square 1:1", "A round pond"),
+        ("Portrait 2:3", "A lighthouse"),
+        ("Landscape 3:2", "A long train"),
+    ):
+        page.get_by_role("combobox", name="Size").click()
+        page.get_by_role("option", name=shape, exact=True).click()
+        generate(page, prompt)
+    all_done(page, 5)
+    rows = page.get_by_test_id("gallery-grid").evaluate(ROWS)
+    assert len(rows) >= 2
+    # Every row but the last is packed edge to edge (justified), whatever the shapes
+    assert all(row["fill"] > 0.97 for row in rows[:-1]), rows
+    # No card, however narrow (a portrait alone on the last row), wraps its actions
+    assert not any(row["wrapped"] for row in rows), rows
+
+
 def _swipe(page: Page, cdp: object, dx: int, dy: int = 0) -> None:
     """A one-finger swipe over the picture, as real touch events (CDP Input.dispatchTouchEvent)."""
     box = page.get_by_test_id("view-swipe").bounding_box()

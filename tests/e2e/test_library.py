@@ -199,9 +199,10 @@ def test_tab_title_shows_progress_then_ready_while_in_the_background(page: Page)
     page.get_by_role("textbox", name="Prompt").fill("A lantern in the snow")
     page.get_by_label("Images").click()
     page.get_by_role("option", name="2", exact=True).click()
-    page.evaluate(
+    page.evaluate(  # the tab goes to the background, as a browser tells the page
         "() => { Object.defineProperty(document, 'hidden', {configurable: true, get: () => true});"
-        " document.hasFocus = () => false; }"
+        " document.hasFocus = () => false;"
+        " document.dispatchEvent(new Event('visibilitychange')); }"
     )
     page.get_by_role("button", name="Generate").click()
     expect(page).to_have_title("✓ 2 ready · imagegen", timeout=30_000)
@@ -416,9 +417,10 @@ def test_browser_notifications_are_asked_for_only_after_a_click(page: Page) -> N
     page.goto("/")
     expect(cards(page)).to_have_count(1)
     page.get_by_role("textbox", name="Prompt").fill("A paper plane over a field")
-    page.evaluate(
+    page.evaluate(  # the tab goes to the background, as a browser tells the page
         "() => { Object.defineProperty(document, 'hidden', {configurable: true, get: () => true});"
-        " document.hasFocus = () => false; }"
+        " document.hasFocus = () => false;"
+        " document.dispatchEvent(new Event('visibilitychange')); }"
     )
     page.get_by_role("button", name="Generate").click()
     page.wait_for_function("window.__notices.length > 0", timeout=30_000)
