@@ -11,9 +11,10 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import redis
-from sqlalchemy import ColumnElement, and_, func, or_, update
+from sqlalchemy import ColumnElement, Row, and_, func, or_, update
 from sqlmodel import Session, col, select
 
 from imagegen.db import after_commit
@@ -214,10 +215,50 @@ def is_unfinished(*, session: Session, image_id: uuid.UUID) -> bool:
     return status in ACTIVE_STATUSES
 
 
-def start_generation(*, session: Session, image_id: uuid.UUID) -> Image | None:
-    """Worker: queued (or a redelivered generating) → generating. None: skip (terminal or gone)."""
-    return _transition(
-        session, image_id, ACTIVE_STATUSES, status="generating", attempts=Image.attempts + 1
+_IMAGES = Image.__table__  # type: ignore[attr-defined]  # SQLModel tables have one
+# What a worker needs to make the picture, returned by the same UPDATE that starts it.
+_STARTED = (
+    _IMAGES.c.user_id,
+    _IMAGES.c.prompt,
+    _IMAGES.c.size,
+    _IMAGES.c.quality,
+    _IMAGES.c.style,
+    _IMAGES.c.source_image_id,
+    _IMAGES.c.status,
+    _IMAGES.c.attempts,
+)
+
+
+def _move(
+    session: Session,
+    image_id: uuid.UUID,
+    from_statuses: Sequence[str],
+    returning: Sequence[ColumnElement[object]],
+    **values: object,
+) -> Row[Any] | None:
+    """`_transition` for the worker's hot path: one Core UPDATE … RETURNING of just the
+    columns asked for (no ORM object is built; the session's copies are not refreshed).
+    """
+    stmt = (
+        update(_IMAGES)
+        .where(_IMAGES.c.id == image_id, _IMAGES.c.status.in_(from_statuses))
+        .values(updated_at=func.now(), **values)
+        .returning(*returning)
+    )
+    return session.execute(stmt).first()
+
+
+def start_generation(*, session: Session, image_id: uuid.UUID) -> Row[Any] | None:
+    """Worker: queued (or a redelivered generating) → generating; the row's user_id, prompt,
+    size, quality, style, source_image_id, status and attempts. None: skip (terminal or gone).
+    """
+    return _move(
+        session,
+        image_id,
+        ACTIVE_STATUSES,
+        _STARTED,
+        status=ImageStatus.GENERATING,
+        attempts=_IMAGES.c.attempts + 1,
     )
 
 
@@ -231,13 +272,16 @@ def complete_generation(
     width: int,
     height: int,
     provider: str,
-) -> Image | None:
-    """Worker: generating → completed. None: it was failed, cancelled or deleted meanwhile."""
-    return _transition(
+) -> Row[Any] | None:
+    """Worker: generating → completed; the row's status and completed_at. None: it was failed,
+    cancelled or deleted meanwhile.
+    """
+    return _move(
         session,
         image_id,
         (ImageStatus.GENERATING,),
-        status="completed",
+        (_IMAGES.c.status, _IMAGES.c.completed_at),
+        status=ImageStatus.COMPLETED,
         image_url=image_url,
         storage_key=storage_key,
         storage_file_id=storage_file_id,

@@ -8,7 +8,9 @@ import logging
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from typing import Any
 
+from sqlalchemy import Row
 from sqlmodel import Session
 
 from imagegen.errors import ContentRejected, ImagegenError, ProviderUnavailable, StorageFailed
@@ -41,8 +43,8 @@ def fail(
     return image is not None
 
 
-def _source_key(db: Session, image: Image) -> str | None:
-    """Variations: the storage key of the image this one is drawn from, while it is still
+def _source_key(db: Session, image: Row[Any]) -> str | None:
+    """`image`: the started row (`generation.start_generation`). Variations: the storage key of the image this one is drawn from, while it is still
     there (not deleted, still completed); None draws afresh.
     """
     if image.source_image_id is None:
