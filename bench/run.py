@@ -382,7 +382,9 @@ def main() -> None:
 
     visible = results["done_to_visible"]
     missed = f"{visible['push']['missing']}, {visible['poll']['missing']}"
-    spread, burst = results["submit_to_queued_spread"], results["submit_to_queued_burst"]
+    # Written before the table is printed, so a table bug never loses a run's figures.
+    (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2))
+    spread, at_once = results["submit_to_queued_spread"], results["submit_to_queued_burst"]
     print()
     print(f"{'benchmark':<46}{'result':>16}  target")
     rows = [
@@ -410,8 +412,8 @@ def main() -> None:
         ("done → visible: polling p95 / push p95", visible["p95_ratio"], "≥ 10×"),
         ("tabs that missed an update (push, poll)", missed, "0"),
         ("submit → queued, 100 users 1-4 s apart (ms)", _p50_p95(spread), "p95 ≤ 250"),
-        ("submit → queued, 100 users at once (ms)", _p50_p95(burst), ""),
-        ("submit errors (spread + at once)", spread["errors"] + burst["errors"], "0"),
+        ("submit → queued, 100 users at once (ms)", _p50_p95(at_once), ""),
+        ("submit errors (spread + at once)", spread["errors"] + at_once["errors"], "0"),
         ("backend memory per connected tab (KB)", results["memory"]["kb_per_tab"], "≤ 500"),
         *((name, value, "") for name, value in signin_storm.table(results["signin_storm"])),
         *push.table(results),
@@ -422,7 +424,6 @@ def main() -> None:
     ]
     for name, value, target in rows:
         print(f"{name:<46}{value!s:>16}  {target}")
-    (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2))
     print("\nwritten to bench/results.json")
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')

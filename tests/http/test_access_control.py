@@ -16,11 +16,10 @@ from imagegen.errors import ImagegenError
 from imagegen.http.app import build_api
 from imagegen.models import Image, UserSession
 from imagegen.providers.compose import get_storage
-from imagegen.providers.image_generator import OfflineImageGenerator
-from imagegen.services import auth, feed, generation, pipeline
+from imagegen.services import auth, feed, generation
 from imagegen.settings import get_settings
 from imagegen.state.gallery import _delete, _on_image, _restore, _set_favorite
-from tests.fixtures.images import queue_images
+from tests.fixtures.images import draw, queue_images
 from tests.fixtures.users import DEFAULT_PASSWORD, create_user, unique_email
 
 pytestmark = [pytest.mark.usefixtures("engine", "redis_client")]
@@ -57,15 +56,7 @@ def world() -> World:
             session=db, user=ada, ip_address=None, user_agent="ada's laptop"
         )
         ids = (ada.id, bob.id, done.id, queued.id, failed.id, ada_session.id)
-    pipeline.run_generation(
-        image_id=ids[2],
-        generator=OfflineImageGenerator(),
-        storage=get_storage(),
-        notify=lambda _u, _i: None,
-        session_factory=session_scope,
-        timeout=5,
-        final_attempt=True,
-    )
+    draw(ids[2])
     with session_scope() as db:
         generation.fail_generation(session=db, image_id=ids[4], reason="test failure")
         url = db.get(Image, ids[2]).image_url

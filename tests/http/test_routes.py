@@ -7,7 +7,7 @@ from imagegen import routes
 from imagegen.db import session_scope
 from imagegen.http.app import build_api
 from imagegen.services import auth
-from tests.fixtures.images import queue_images
+from tests.fixtures.images import draw, queue_images
 from tests.fixtures.users import DEFAULT_PASSWORD, create_user, unique_email
 
 pytestmark = pytest.mark.usefixtures("engine", "redis_client")
@@ -142,9 +142,7 @@ def _signed_in_client(email: str) -> TestClient:
 
 def test_image_file_and_download_are_the_owners_only(tmp_path) -> None:
     from imagegen.models import User
-    from imagegen.providers.compose import get_storage
-    from imagegen.providers.image_generator import OfflineImageGenerator
-    from imagegen.services import generation, pipeline
+    from imagegen.services import generation
 
     owner_email, other_email = unique_email("owner"), unique_email("other")
     with session_scope() as db:
@@ -152,15 +150,7 @@ def test_image_file_and_download_are_the_owners_only(tmp_path) -> None:
         create_user(db, email=other_email)
         (image,) = queue_images(db, owner, prompt="mine")
         image_id = image.id
-    outcome = pipeline.run_generation(
-        image_id=image_id,
-        generator=OfflineImageGenerator(),
-        storage=get_storage(),
-        notify=lambda u, i: None,
-        session_factory=session_scope,
-        timeout=5,
-        final_attempt=True,
-    )
+    outcome = draw(image_id)
     assert outcome == "completed"
     with session_scope() as db:
         url = db.get(generation.Image, image_id).image_url

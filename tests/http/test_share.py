@@ -11,11 +11,9 @@ from imagegen.db import session_scope
 from imagegen.errors import ImageNotFound, InvalidInput
 from imagegen.http.app import build_api
 from imagegen.models import Image, User
-from imagegen.providers.compose import get_storage
-from imagegen.providers.image_generator import OfflineImageGenerator
-from imagegen.services import generation, pipeline
+from imagegen.services import generation
 from imagegen.settings import get_settings
-from tests.fixtures.images import queue_images
+from tests.fixtures.images import draw, queue_images
 from tests.fixtures.users import create_user
 
 pytestmark = [pytest.mark.usefixtures("engine", "redis_client")]
@@ -29,15 +27,7 @@ def made(prompt: str = HOSTILE, complete: bool = True) -> tuple[uuid.UUID, uuid.
         (image,) = queue_images(db, user, prompt=prompt, size="1536x1024")
         ids = user.id, image.id
     if complete:
-        pipeline.run_generation(
-            image_id=ids[1],
-            generator=OfflineImageGenerator(),
-            storage=get_storage(),
-            notify=lambda _u, _i: None,
-            session_factory=session_scope,
-            timeout=5,
-            final_attempt=True,
-        )
+        draw(ids[1])
     return ids
 
 

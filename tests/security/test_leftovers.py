@@ -16,7 +16,7 @@ from imagegen.db import session_scope
 from imagegen.http.app import build_api
 from imagegen.models import Image, User
 from imagegen.services import api_keys, auth
-from tests.fixtures.images import queue_images
+from tests.fixtures.images import draw, queue_images
 from tests.fixtures.users import DEFAULT_PASSWORD, create_user, unique_email
 
 pytestmark = [pytest.mark.usefixtures("engine", "redis_client")]
@@ -34,24 +34,13 @@ def signed_in(email: str) -> TestClient:
 @pytest.fixture
 def owner_image() -> tuple[str, uuid.UUID, str]:
     """(owner's email, a completed image of theirs, its file URL), stored locally."""
-    from imagegen.providers.compose import get_storage
-    from imagegen.providers.image_generator import OfflineImageGenerator
-    from imagegen.services import pipeline
 
     email = unique_email("owner")
     with session_scope() as db:
         owner = create_user(db, email=email)
         (image,) = queue_images(db, owner, prompt="mine")
         image_id = image.id
-    outcome = pipeline.run_generation(
-        image_id=image_id,
-        generator=OfflineImageGenerator(),
-        storage=get_storage(),
-        notify=lambda u, i: None,
-        session_factory=session_scope,
-        timeout=5,
-        final_attempt=True,
-    )
+    outcome = draw(image_id)
     assert outcome == "completed"
     with session_scope() as db:
         url = db.get(Image, image_id).image_url
