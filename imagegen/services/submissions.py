@@ -11,7 +11,6 @@ import redis
 from imagegen.db import session_scope
 from imagegen.models import Image, User
 from imagegen.providers.moderation import Moderator
-from imagegen.realtime import publish_images_changed
 from imagegen.services import auth, feed, generation, intake
 from imagegen.services.generation import GenerationRequest
 from imagegen.services.jobs import Jobs
@@ -102,7 +101,4 @@ def submit(
         snap = feed.FeedSnapshot(
             images=[], more=False, balance=balance, plan=user.plan, feed_key=user.feed_key
         )
-    # The new cards reach every open tab of the user (the submitting one too) one way: the
-    # relay, as any other change does.
-    publish_images_changed(client, user_id=owner, image_ids=[image.id for image in images])
     return Submitted(images=images, snapshot=snap)

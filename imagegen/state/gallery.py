@@ -118,10 +118,9 @@ UNDO_SHOWN_SECONDS = 8
 # Scrolls a new card into view on narrow screens only (on a desktop the form stays put and
 # the card shows beside it); waits a frame so the card has rendered.
 REVEAL_ON_PHONES = (
-    "(() => { if (!window.matchMedia('(max-width: 767px)').matches) return; let n = 0;"
-    " const t = setInterval(() => { const el = document.getElementById('%s');"
-    " if (el || ++n > 30) { clearInterval(t);"
-    " el?.scrollIntoView({behavior: 'smooth', block: 'center'}); } }, 100); })()"
+    "setTimeout(() => { if (window.matchMedia('(max-width: 767px)').matches) {"
+    " document.getElementById('%s')?.scrollIntoView({behavior: 'smooth', block: 'center'}); }"
+    " }, 150)"
 )
 
 
@@ -396,10 +395,14 @@ class GalleryState(AuthState):
     async def _show_submitted(
         self, submitted: tuple[list[dict[str, str]], feed.FeedSnapshot] | None
     ) -> list[Any]:
-        """Say so; the new cards and balance reach every tab (this one too) through the relay."""
+        """Put new cards in the feed at once (every tab) and say so."""
         if submitted is None:  # signed out or revoked meanwhile
             return [rx.redirect(routes.LOGIN)]
-        cards, _snap = submitted
+        cards, snap = submitted
+        shared = await self.get_state(UserFeed)
+        for new in cards:
+            shared._upsert(new, only_if_absent=True)
+        shared._apply_balance(snap)
         events: list[Any] = [
             rx.toast.success(
                 f"{len(cards)} image{'s' if len(cards) > 1 else ''} queued", duration=2000

@@ -7,11 +7,10 @@ import uuid
 import pytest
 
 from imagegen.db import session_scope
-from imagegen.errors import ImageNotFound, OutOfCredits, TooManyInProgress
+from imagegen.errors import ImageNotFound, OutOfCredits
 from imagegen.models import Image
 from imagegen.providers.compose import get_moderator
 from imagegen.providers.image_storage import LocalImageStorage
-from imagegen.realtime import EVENTS_KEY, parse
 from imagegen.redis_client import get_redis
 from imagegen.services import auth, credits, generation, library, submissions
 from imagegen.services.jobs import RecordedJobs
@@ -48,22 +47,6 @@ class TestFromTheForm:
                 )
                 == 2
             )
-
-    def test_every_new_image_is_announced_once_to_the_relay(self) -> None:
-        # The one way new cards reach open tabs (the submitting one too): an event per image.
-        token, user_id = signed_in()
-        client = get_redis()
-        client.delete(EVENTS_KEY)
-        submitted = submit_from_tab(token, user_id, "three owls", count=3, jobs=RecordedJobs())
-        assert submitted is not None
-        events = [parse(raw) for raw in client.lrange(EVENTS_KEY, 0, -1)]
-        assert [(e["kind"], e["user_id"], e["image_id"]) for e in events] == [
-            ("image", str(user_id), str(image.id)) for image in submitted.images
-        ]
-        client.delete(EVENTS_KEY)
-        with pytest.raises(TooManyInProgress):  # refused: nothing announced
-            submit_from_tab(token, user_id, "too many owls", count=4, jobs=RecordedJobs())
-        assert client.llen(EVENTS_KEY) == 0
 
     def test_a_tab_whose_session_is_gone_submits_nothing(self) -> None:
         token, user_id = signed_in()
