@@ -87,6 +87,8 @@ def test_a_queued_card_shows_its_place_and_estimate_and_both_move_up(slow_page: 
 
     # The last card moves up, live, until it is made
     expect(last).to_have_attribute("data-status", "completed", timeout=40_000)
+    # (the watcher samples every 50 ms: let it record what the card now shows)
+    page.wait_for_function("window.__spots[window.__spots.length - 1] === 'completed'")
     spots = page.evaluate("window.__spots")
     places = [s.split(" · ")[0] for s in spots if " in line" in s]
     assert places[-1] == "Next in line", spots
