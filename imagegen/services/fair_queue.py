@@ -24,7 +24,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import NamedTuple, TypeAlias
 
 import redis
 from redis.commands.core import Script
@@ -232,24 +232,58 @@ for i = 2, #ARGV do
   for _, user in ipairs(redis.call('LRANGE', prefix .. ':ring:' .. ARGV[i], 0, -1)) do
     if redis.call('SET', prefix .. ':notified:' .. user, '1', 'PX', px, 'NX') then
       table.insert(fresh, user)
+    else
+      redis.call('SADD', prefix .. ':owed', user)
     end
   end
 end
-return fresh
+return {fresh, redis.call('SCARD', prefix .. ':owed')}
 """
+
+_NOTIFY_OWED = """
+local prefix, px = KEYS[1], ARGV[1]
+local fresh = {}
+for _, user in ipairs(redis.call('SMEMBERS', prefix .. ':owed')) do
+  if redis.call('SET', prefix .. ':notified:' .. user, '1', 'PX', px, 'NX') then
+    redis.call('SREM', prefix .. ':owed', user)
+    table.insert(fresh, user)
+  end
+end
+return {fresh, redis.call('SCARD', prefix .. ':owed')}
+"""
+
+
+class Told(NamedTuple):
+    """Users just told that the line moved, and how many are still owed the news (told
+    within the last `NOTIFY_EVERY_MS`: `notify_owed` tells them once that time is up).
+    """
+
+    told: int
+    owed: int
 
 
 def notify_waiting(
     client: Client, publish: Callable[[str], None], *, every_ms: int = NOTIFY_EVERY_MS
-) -> int:
+) -> Told:
     """Tell every user with images in line that their positions moved, at most once per user
-    per `every_ms` (their tabs then refresh the queued cards). Returns how many were told.
-    One round trip: the users to tell are picked in Redis.
+    per `every_ms` (their tabs then refresh the queued cards); a user told too recently is
+    owed the news instead, so the last move is never lost. One round trip: the users to tell
+    are picked in Redis.
     """
-    fresh = _script(client, _NOTIFY)(keys=[PREFIX], args=[every_ms, *TIERS])
+    fresh, owed = _script(client, _NOTIFY)(keys=[PREFIX], args=[every_ms, *TIERS])
     for user in fresh:
         publish(_decode(user))
-    return len(fresh)
+    return Told(len(fresh), int(owed))
+
+
+def notify_owed(
+    client: Client, publish: Callable[[str], None], *, every_ms: int = NOTIFY_EVERY_MS
+) -> Told:
+    """Tell the owed users whose `every_ms` is up (see `notify_waiting`)."""
+    fresh, owed = _script(client, _NOTIFY_OWED)(keys=[PREFIX], args=[every_ms])
+    for user in fresh:
+        publish(_decode(user))
+    return Told(len(fresh), int(owed))
 
 
 # -- durations and running jobs, for the estimate ---------------------------------------

@@ -8,8 +8,10 @@ raises, and sends the ticket again when `run` answers `Busy`.
 """
 
 import logging
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
@@ -59,16 +61,51 @@ def notify(user_id: uuid.UUID, image_id: uuid.UUID) -> None:
 
 
 def tell_waiting(client: redis.Redis) -> None:
-    """The line moved: users with queued images get fresh positions (throttled per user)."""
+    """The line moved: users with queued images get fresh positions (at most once a second
+    per user; one told too recently hears once that second is up, see `_owed`).
+    """
+    _tell(client, fair_queue.notify_waiting)
+
+
+def _tell(client: redis.Redis, pick: Callable[..., fair_queue.Told]) -> None:
     try:
         # One round trip for all the notifications (there is one per waiting user).
         pipe = client.pipeline(transaction=False)
-        if fair_queue.notify_waiting(
-            client, lambda user: publish_account_changed(pipe, user_id=user)
-        ):
+        told = pick(client, lambda user: publish_account_changed(pipe, user_id=user))
+        if told.told:
             pipe.execute()
     except redis.RedisError:
         log.warning("could not tell waiting users their new positions", exc_info=True)
+        return
+    if told.owed:
+        _owed.schedule(client)
+
+
+class _Owed:
+    """One timer per process that tells the users owed the line's last move once their
+    second is up (the move would otherwise show only at the next one).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+
+    def schedule(self, client: redis.Redis) -> None:
+        with self._lock:
+            if self._timer is not None:
+                return
+            delay = fair_queue.NOTIFY_EVERY_MS / 1000 + 0.02
+            self._timer = threading.Timer(delay, self._fire, args=(client,))
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _fire(self, client: redis.Redis) -> None:
+        with self._lock:
+            self._timer = None
+        _tell(client, fair_queue.notify_owed)
+
+
+_owed = _Owed()
 
 
 class _Slot:

@@ -252,9 +252,12 @@ class GalleryState(AuthState):
         """
         if not self._user_id:
             return
+        # The feed first: its lock keeps the relay from applying a newer change between this
+        # read and its write (the read's older card would then overwrite it).
+        shared = await self.get_state(UserFeed)
         snap = await load_snapshot(self._user_id)
         if snap is not None:
-            (await self.get_state(UserFeed))._apply_snapshot(snap)
+            shared._apply_snapshot(snap)
 
     @rx.event
     async def load_more(self):
@@ -277,10 +280,11 @@ class GalleryState(AuthState):
                 )
                 return [card(image) for image in images]  # type: ignore[misc]  # Card is a TypedDict; the state var is the dict[str, str] Reflex serialises
 
+        shared = await self.get_state(UserFeed)  # first: see `refetch`
         cards = await asyncio.to_thread(page)
         more = len(cards) > size
         cards = cards[:size]
-        (await self.get_state(UserFeed))._replace_range(cards, upper=floor, more=more)
+        shared._replace_range(cards, upper=floor, more=more)
         self.floor = cards[-1]["key"] if more else ""
         self.has_more = more
         self.loading_more = False
@@ -475,9 +479,10 @@ class GalleryState(AuthState):
             yield event
 
     async def _refresh_credits(self) -> None:
+        shared = await self.get_state(UserFeed)  # first: see `refetch`
         snap = await load_snapshot(self._user_id, images=False)
         if snap is not None:
-            (await self.get_state(UserFeed))._apply_balance(snap)
+            shared._apply_balance(snap)
 
     # -- per-image actions ------------------------------------------------------
 

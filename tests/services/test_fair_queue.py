@@ -2,6 +2,7 @@
 the order images are really taken in, resuming a ticket's image, leaving the line, estimates."""
 
 import random
+import time
 import uuid
 
 import pytest
@@ -124,14 +125,25 @@ def test_cancelled_images_leave_the_line_and_spare_tickets_find_nothing(redis_cl
     assert fq.take(redis_client, message_id="spare") is None
 
 
-def test_waiting_users_are_told_at_most_once_a_second(redis_client) -> None:
+def test_waiting_users_are_told_at_most_once_a_second_and_never_miss_the_last_move(
+    redis_client,
+) -> None:
     users = [str(uuid.uuid4()) for _ in range(3)]
     for user in users:
         fq.push(redis_client, user_id=user, tier="free", image_ids=ids(2, "x"))
     told: list[str] = []
-    assert fq.notify_waiting(redis_client, told.append) == 3
-    assert fq.notify_waiting(redis_client, told.append) == 0
+    every = {"every_ms": 200}
+    assert fq.notify_waiting(redis_client, told.append, **every) == (3, 0)
     assert sorted(told) == sorted(users)
+    # The line moves again within the second: nobody is told now, everyone is owed it...
+    assert fq.notify_waiting(redis_client, told.append, **every) == (0, 3)
+    assert fq.notify_owed(redis_client, told.append, **every) == (0, 3)
+    assert len(told) == 3
+    # ...and hears once the second is up (the last move is never lost), once.
+    time.sleep(0.25)
+    assert fq.notify_owed(redis_client, told.append, **every) == (3, 0)
+    assert sorted(told[3:]) == sorted(users)
+    assert fq.notify_owed(redis_client, told.append, **every) == (0, 0)
 
 
 def test_eta_from_recent_durations_running_jobs_and_the_budget(redis_client) -> None:

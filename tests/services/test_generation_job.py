@@ -3,10 +3,12 @@ wraps): a ticket takes the next image of the fair queue, a busy provider puts it
 uncharged, and the caller's time limit on the last attempt fails the image and refunds it
 (real PostgreSQL and Redis; the offline generator)."""
 
+import time
 import uuid
 
 import pytest
 
+from imagegen import realtime
 from imagegen.db import session_scope
 from imagegen.models import Image
 from imagegen.providers.compose import get_providers
@@ -103,3 +105,24 @@ def test_the_time_limit_on_the_last_attempt_fails_and_refunds() -> None:
             allowance=credits.plan_allowance(get_settings(), "free_user"),
         )
     assert balance.used == 1  # the failed image's credit came back; the other is still out
+
+
+def test_a_waiting_user_hears_the_lines_last_move_even_within_the_second() -> None:
+    client = get_redis()
+    client.flushdb()
+    user_id, _ids = ticketed(3)
+
+    def told() -> int:
+        events = [realtime.parse(raw) for raw in client.lrange(realtime.EVENTS_KEY, 0, -1)]
+        return sum(
+            1 for e in events if e and e["kind"] == "account" and e["user_id"] == str(user_id)
+        )
+
+    generation_job.tell_waiting(client)  # the line moves: told at once
+    assert told() == 1
+    generation_job.tell_waiting(client)  # and moves again at once: not yet...
+    assert told() == 1
+    deadline = time.monotonic() + 5  # ...but once the second is up, without another move
+    while told() < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert told() == 2
