@@ -116,14 +116,16 @@ class Card(TypedDict):
     variations_cost: str
 
 
-def card(image: Image) -> Card:
-    """What one gallery card shows."""
+def card(image: Image, labels: dict[str, dict[str, str]] | None = None) -> Card:
+    """What one gallery card shows; a queued one's place in line from `labels` (the user's
+    `queue_labels`) when given, else looked up.
+    """
     url = urls.backend(image.image_url or "")
-    spot = (
-        queue_labels(image.user_id).get(str(image.id), NO_SPOT)
-        if image.status == "queued"
-        else NO_SPOT
-    )
+    spot = NO_SPOT
+    if image.status == "queued":
+        spot = (labels if labels is not None else queue_labels(image.user_id)).get(
+            str(image.id), NO_SPOT
+        )
     return Card(
         id=str(image.id),
         prompt=image.prompt,

@@ -40,6 +40,19 @@ def publish_image_changed(
     publish(client, user_id=user_id, kind="image", image_id=str(image_id))
 
 
+def publish_images_changed(
+    client: redis.Redis, *, user_id: uuid.UUID | str, image_ids: list[uuid.UUID]
+) -> None:
+    """Several images of this user at once (new ones), in one round trip."""
+    pipe = client.pipeline(transaction=False)
+    for image_id in image_ids:
+        publish_image_changed(pipe, user_id=user_id, image_id=image_id)
+    try:
+        pipe.execute()
+    except redis.RedisError:
+        log.warning("could not publish new images for user %s", user_id, exc_info=True)
+
+
 def publish_account_changed(client: redis.Redis, *, user_id: uuid.UUID | str) -> None:
     """The user's plan or credits changed."""
     publish(client, user_id=user_id, kind="account")

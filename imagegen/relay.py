@@ -1,10 +1,12 @@
-"""Live updates, consumer side: a lifespan task in each web process pops notifications from
-Redis (BLPOP, so each is handled by exactly one process) and writes the changed row into the
-user's shared feed, which Reflex fans out to every open tab of that user.
+"""Live updates, consumer side: a lifespan task in each web process takes the waiting
+notifications off a Redis list (BLPOP, then the rest in one transaction, so each is handled
+by exactly one process) and writes what changed into each user's shared feed, which Reflex
+fans out to every open tab of that user.
 
-An image event reads one row (the image beside its owner's feed key), plus the balance only
-when the change moved credits; an account event reads the balance. With `RELAY_TRACE` on (the
-benchmark), each event's stage times go onto a Redis list, `TRACE_KEY`.
+A pass handles each user's notifications together, users side by side: one query reads the
+user's changed rows (and the balance only when credits may have moved), one state update
+applies them. With `RELAY_TRACE` on (the benchmark), each notification's stage times go onto
+a Redis list, `TRACE_KEY`.
 """
 
 import asyncio
@@ -44,79 +46,120 @@ class _SharedTokenNoise(logging.Filter):
 logging.getLogger("reflex.app").addFilter(_SharedTokenNoise())
 
 
+# The most notifications one pass takes off the list (they are applied per user, together).
+BATCH_MAX = 256
+
+
 @dataclass(frozen=True)
 class Change:
-    """What one notification changes in a user's feed."""
+    """What a user's notifications of one pass change in their feed."""
 
     feed_key: str
-    # The image event's id ("" for an account event) and its new card (None: take it out).
-    image_id: str
-    card: Card | None
+    # Each changed image's new card (None: take it out), in the order they were announced.
+    cards: dict[str, Card | None]
     # The new balance and plan, when credits may have moved (None: unchanged).
     balance: credits.Balance | None
     plan: str
+    # Fresh places in line when queued cards' places may have changed: an account event (the
+    # worker's "the line moved") or an image that joined, left or started (not one that
+    # finished: its start moved the line). None: unchanged.
+    labels: dict[str, dict[str, str]] | None
 
 
-def load_change(event: dict[str, str]) -> Change | None:
-    """Read what the notification is about (blocking: run it off the event loop); None when the
-    user no longer exists.
+def load_change(user_id: str, events: list[dict[str, str]]) -> Change | None:
+    """Read what one user's notifications are about, in one query (blocking: run it off the
+    event loop); None when the user no longer exists.
     """
-    uid = uuid.UUID(event["user_id"])
-    image_id = event.get("image_id", "")
-    settings = get_settings()
+    uid = uuid.UUID(user_id)
+    ids: dict[str, uuid.UUID] = {}
+    account = False
+    for event in events:
+        image_id = event.get("image_id", "")
+        if not image_id:
+            account = True
+            continue
+        try:
+            ids.setdefault(image_id, uuid.UUID(image_id))
+        except ValueError:
+            continue
+    if not ids and not account:
+        return None
     with session_scope() as db:
-        if image_id:
-            try:
-                iid = uuid.UUID(image_id)
-            except ValueError:
-                return None
-            found = feed.image_change(session=db, user_id=uid, image_id=iid, settings=settings)
-            if found is None:
-                return None
-            shown = card(found.image) if found.image is not None else None
-            return Change(found.feed_key, image_id, shown, found.balance, found.plan)
-        snap = feed.snapshot(session=db, user_id=uid, settings=settings, images=False)
-        if snap is None:
-            return None
-        return Change(snap.feed_key, "", None, snap.balance, snap.plan)
+        found = feed.changes(
+            session=db,
+            user_id=uid,
+            image_ids=list(ids.values()),
+            account=account,
+            settings=get_settings(),
+        )
+    if found is None:
+        return None
+    # The line moved for an account event or an image that joined, left or started: fresh
+    # places for every queued card, the new ones too (one Redis read).
+    moved = account or any(i is None or i.status != "completed" for i in found.images.values())
+    labels = queue_labels(uid, fresh=True) if moved else None
+    cards = {
+        image_id: card(image, labels) if (image := found.images[iid]) is not None else None
+        for image_id, iid in ids.items()
+    }
+    return Change(found.feed_key, cards, found.balance, found.plan, labels)
 
 
-def _moves_the_line(change: Change) -> bool:
-    """Queued cards' places may have changed: an account event (the worker's "the line moved")
-    or an image that joined, left or started (not one that finished: its start moved it).
+async def apply_events(
+    app: rx.App, user_id: str, events: list[dict[str, str]], trace: dict[str, float]
+) -> None:
+    """Read what one user's notifications changed and push it into their shared feed, with
+    one state update.
     """
-    return not change.image_id or change.card is None or change.card["status"] != "completed"
-
-
-async def apply_event(app: rx.App, event: dict[str, str], trace: dict[str, float]) -> None:
-    """Read what changed and push it into the user's shared feed."""
-    change = await asyncio.to_thread(load_change, event)
+    change = await asyncio.to_thread(load_change, user_id, events)
     trace["read"] = time.time()
     if change is None:
         return
-    labels = (
-        await asyncio.to_thread(queue_labels, event["user_id"], fresh=True)
-        if _moves_the_line(change)
-        else None
-    )
     token = rx.BaseStateToken(ident=feed_token(change.feed_key), cls=UserFeed)
     async with app.modify_state(token) as root:
         shared = await root.get_state(UserFeed)
-        if change.image_id and shared.loaded:
-            if change.card is None:
-                shared._remove(change.image_id)
-            else:
-                shared._upsert(change.card)  # type: ignore[arg-type]  # Card is a TypedDict; the state var is the dict[str, str] Reflex serialises
+        if shared.loaded:
+            for image_id, shown in change.cards.items():
+                if shown is None:
+                    shared._remove(image_id)
+                else:
+                    shared._upsert(shown)  # type: ignore[arg-type]  # Card is a TypedDict; the state var is the dict[str, str] Reflex serialises
         if change.balance is not None:
             shared._set_balance(change.balance, change.plan)
-        if labels is not None and shared.loaded:
-            shared._relabel_queued(labels)
+        if change.labels is not None and shared.loaded:
+            shared._relabel_queued(change.labels)
         trace["state"] = time.time()
     trace["sent"] = time.time()
 
 
+async def take_batch(client: aioredis.Redis) -> list[bytes]:
+    """Wait (up to 5 s) for a notification, then take it and whatever else is waiting, up to
+    `BATCH_MAX`, at once (a transaction: two web processes never take the same one).
+    """
+    popped = await client.blpop([EVENTS_KEY], timeout=5)  # type: ignore[misc]  # redis-py types commands as Awaitable | value for both clients
+    if popped is None:
+        return []
+    async with client.pipeline(transaction=True) as pipe:
+        pipe.lrange(EVENTS_KEY, 0, BATCH_MAX - 2)
+        pipe.ltrim(EVENTS_KEY, BATCH_MAX - 1, -1)
+        more, _ = await pipe.execute()
+    return [popped[1], *more]
+
+
+def by_user(batch: list[bytes]) -> dict[str, list[dict[str, str]]]:
+    """The batch's well-formed notifications, per user, each user's in order."""
+    users: dict[str, list[dict[str, str]]] = {}
+    for raw in batch:
+        event = parse(raw)
+        if event is not None:
+            users.setdefault(event["user_id"], []).append(event)
+    return users
+
+
 async def relay(app: rx.App) -> None:
-    """Run until cancelled: BLPOP notifications and apply them; survive Redis restarts."""
+    """Run until cancelled: take the waiting notifications and apply them, each user's with
+    one read and one state update, users side by side; survive Redis restarts.
+    """
     settings = get_settings()
     if settings.live_updates == "poll":
         return  # LIVE_UPDATES=poll: every tab refetches on an interval instead
@@ -124,26 +167,35 @@ async def relay(app: rx.App) -> None:
     try:
         while True:
             try:
-                popped = await client.blpop([EVENTS_KEY], timeout=5)  # type: ignore[misc]  # redis-py types commands as Awaitable | value for both clients
+                batch = await take_batch(client)
             except (aioredis.ConnectionError, aioredis.TimeoutError, OSError):
                 log.warning("relay: Redis unavailable, retrying")
                 await asyncio.sleep(1)
                 continue
-            if popped is None:
+            if not batch:
                 continue
-            event = parse(popped[1])
-            if event is None:
-                continue
-            trace = {"popped": time.time()}
-            try:
-                await apply_event(app, event, trace)
-            except Exception:
-                log.exception("relay: could not apply %s", event.get("kind"))
-                continue
+            popped = time.time()
+            users = by_user(batch)
+            traces = await asyncio.gather(
+                *(_apply(app, user, events, popped) for user, events in users.items())
+            )
             if settings.relay_trace:
-                await _record(client, event, trace)
+                for events, trace in zip(users.values(), traces, strict=True):
+                    for event in events:
+                        await _record(client, event, trace)
     finally:
         await client.aclose()
+
+
+async def _apply(
+    app: rx.App, user_id: str, events: list[dict[str, str]], popped: float
+) -> dict[str, float]:
+    trace = {"popped": popped}
+    try:
+        await apply_events(app, user_id, events, trace)
+    except Exception:
+        log.exception("relay: could not apply %d notification(s)", len(events))
+    return trace
 
 
 async def _record(client: aioredis.Redis, event: dict[str, str], trace: dict[str, float]) -> None:

@@ -44,7 +44,7 @@ from imagegen.http.bodies import read_body
 from imagegen.http.session import bearer_token
 from imagegen.models import TERMINAL_STATUSES, Image
 from imagegen.providers.compose import get_moderator, get_storage
-from imagegen.realtime import publish_image_changed
+from imagegen.realtime import publish_images_changed
 from imagegen.redis_client import get_redis
 from imagegen.services import api_keys, fair_queue, generation, submissions
 from imagegen.services.jobs import get_jobs
@@ -473,8 +473,8 @@ def _submit(
     if submitted is None:
         raise ImageNotFound()
     ids = [image.id for image in submitted.images]
-    for image_id in ids:  # shown at once in the user's open tabs
-        publish_image_changed(get_redis(), user_id=caller.id, image_id=image_id)
+    # Shown at once in the user's open tabs, through the relay.
+    publish_images_changed(get_redis(), user_id=caller.id, image_ids=ids)
     return ids
 
 

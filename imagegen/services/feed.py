@@ -55,44 +55,61 @@ CREDIT_MOVES = frozenset({"queued", "failed", "cancelled"})
 
 
 @dataclass(frozen=True)
-class ImageChange:
-    """What the live relay needs after "image X of user U changed": the user's feed key and the
-    image as it is now (None: deleted or dismissed), plus the balance when the change moved
+class Changes:
+    """What the live relay needs after "these images of user U changed" (and/or "U's credits
+    or plan changed"): the user's feed key and plan, each named image as it is now (None:
+    deleted, dismissed or not the user's), and the balance when a change may have moved
     credits (None otherwise: a started or finished image costs nothing more).
     """
 
     feed_key: str
-    image: Image | None
-    balance: credits.Balance | None
     plan: str
+    images: dict[uuid.UUID, Image | None]
+    balance: credits.Balance | None
 
 
-def image_change(
-    *, session: Session, user_id: uuid.UUID, image_id: uuid.UUID, settings: Settings
-) -> ImageChange | None:
-    """One row: the user's feed key and plan beside the image (an outer join, so a deleted
-    image still names the feed to take it out of); the balance only when credits moved.
-    None when the user no longer exists.
+def changes(
+    *,
+    session: Session,
+    user_id: uuid.UUID,
+    image_ids: list[uuid.UUID],
+    account: bool,
+    settings: Settings,
+) -> Changes | None:
+    """One query for the user's row beside the named images (an outer join, so images that
+    are gone still name the feed to take them out of), plus the balance when `account` or
+    when credits moved. None when the user no longer exists.
     """
-    row = session.exec(
-        select(User.feed_key, User.plan, Image)
-        .outerjoin(
-            Image,
-            and_(
-                col(Image.id) == image_id,
-                col(Image.user_id) == col(User.id),
-                col(Image.deleted_at).is_(None),
-                col(Image.dismissed).is_(False),
-            ),
-        )
-        .where(col(User.id) == user_id)
-    ).first()
-    if row is None:
+    rows: list[tuple[str, str, Image | None]]
+    if image_ids:
+        rows = session.exec(
+            select(User.feed_key, User.plan, Image)
+            .outerjoin(
+                Image,
+                and_(
+                    col(Image.id).in_(image_ids),
+                    col(Image.user_id) == col(User.id),
+                    col(Image.deleted_at).is_(None),
+                    col(Image.dismissed).is_(False),
+                ),
+            )
+            .where(col(User.id) == user_id)
+        ).all()  # type: ignore[assignment]  # the outer join's Image may be None
+    else:
+        rows = [
+            (*row, None)
+            for row in session.exec(
+                select(User.feed_key, User.plan).where(col(User.id) == user_id)
+            ).all()
+        ]
+    if not rows:
         return None
-    feed_key, plan, image = row
+    feed_key, plan = rows[0][0], rows[0][1]
+    found = {image.id: image for _key, _plan, image in rows if image is not None}
+    images = {image_id: found.get(image_id) for image_id in image_ids}
     balance = None
-    if image is None or image.status in CREDIT_MOVES:
+    if account or any(i is None or i.status in CREDIT_MOVES for i in images.values()):
         balance = credits.get_balance(
             session=session, user_id=user_id, allowance=credits.plan_allowance(settings, plan)
         )
-    return ImageChange(feed_key=feed_key, image=image, balance=balance, plan=plan)
+    return Changes(feed_key=feed_key, plan=plan, images=images, balance=balance)

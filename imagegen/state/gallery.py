@@ -118,9 +118,10 @@ UNDO_SHOWN_SECONDS = 8
 # Scrolls a new card into view on narrow screens only (on a desktop the form stays put and
 # the card shows beside it); waits a frame so the card has rendered.
 REVEAL_ON_PHONES = (
-    "setTimeout(() => { if (window.matchMedia('(max-width: 767px)').matches) {"
-    " document.getElementById('%s')?.scrollIntoView({behavior: 'smooth', block: 'center'}); }"
-    " }, 150)"
+    "(() => { if (!window.matchMedia('(max-width: 767px)').matches) return; let n = 0;"
+    " const t = setInterval(() => { const el = document.getElementById('%s');"
+    " if (el || ++n > 30) { clearInterval(t);"
+    " el?.scrollIntoView({behavior: 'smooth', block: 'center'}); } }, 100); })()"
 )
 
 

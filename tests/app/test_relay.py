@@ -1,17 +1,21 @@
-"""The relay reads only what an event changed: one row for a started or finished image, the
-balance too when credits moved; a dismissed or deleted image leaves the feed."""
+"""The relay reads only what its notifications changed: one query for all of a user's changed
+images, the balance too when credits moved; a dismissed or deleted image leaves the feed; a
+pass takes everything waiting, once, grouped per user."""
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
+import redis.asyncio as aioredis
 from sqlalchemy import event
 
+from imagegen import realtime
 from imagegen.db import get_engine, session_scope
 from imagegen.models import Image
-from imagegen.relay import load_change
+from imagegen.relay import BATCH_MAX, by_user, load_change, take_batch
 from imagegen.services import generation
 from imagegen.settings import get_settings
 from tests.fixtures.users import create_user
@@ -72,18 +76,21 @@ def test_a_finished_image_is_one_row() -> None:
     user_id, (image_id, *_others) = submitted(count=30)  # more than a page: none of them read
     set_status(image_id, status="completed", image_url="/api/images/file/x.png")
     with statements() as seen:
-        change = load_change({"user_id": str(user_id), "image_id": str(image_id)})
-    assert change is not None and change.card is not None
-    assert change.card["status"] == "completed" and change.card["id"] == str(image_id)
+        change = load_change(str(user_id), [{"user_id": str(user_id), "image_id": str(image_id)}])
+    assert change is not None
+    shown = change.cards[str(image_id)]
+    assert shown is not None and shown["status"] == "completed" and shown["id"] == str(image_id)
     assert change.balance is None  # finishing costs nothing: the balance is not read
+    assert change.labels is None  # a finished image moved nobody's place
     assert len(seen) == 1, seen
 
 
 def test_a_failed_image_brings_the_refunded_balance() -> None:
     user_id, (image_id,) = submitted()
     set_status(image_id, status="failed", error="No.")
-    change = load_change({"user_id": str(user_id), "image_id": str(image_id)})
-    assert change is not None and change.card is not None and change.balance is not None
+    change = load_change(str(user_id), [{"user_id": str(user_id), "image_id": str(image_id)}])
+    assert change is not None and change.cards[str(image_id)] is not None
+    assert change.balance is not None
 
 
 def test_a_dismissed_or_deleted_image_leaves_the_feed() -> None:
@@ -92,14 +99,57 @@ def test_a_dismissed_or_deleted_image_leaves_the_feed() -> None:
     with session_scope() as db:
         db.get(Image, deleted).deleted_at = datetime.now(UTC)
     for image_id in (dismissed, deleted):
-        change = load_change({"user_id": str(user_id), "image_id": str(image_id)})
-        assert change is not None and change.image_id == str(image_id)
-        assert change.card is None  # taken out of every tab
+        change = load_change(str(user_id), [{"user_id": str(user_id), "image_id": str(image_id)}])
+        assert change is not None and change.cards == {str(image_id): None}  # taken out
 
 
 def test_another_users_image_or_a_gone_user_changes_nothing() -> None:
     _owner, (image_id,) = submitted()
     stranger, _ = submitted()
-    change = load_change({"user_id": str(stranger), "image_id": str(image_id)})
-    assert change is not None and change.card is None  # not the stranger's: nothing shown
-    assert load_change({"user_id": str(uuid.uuid4()), "image_id": str(image_id)}) is None
+    change = load_change(str(stranger), [{"user_id": str(stranger), "image_id": str(image_id)}])
+    assert change is not None and change.cards == {str(image_id): None}  # not the stranger's
+    gone = str(uuid.uuid4())
+    assert load_change(gone, [{"user_id": gone, "image_id": str(image_id)}]) is None
+
+
+def test_a_users_new_images_and_account_news_are_one_query_and_one_balance() -> None:
+    user_id, ids = submitted(count=4)  # just queued: credits moved
+    user = str(user_id)
+    events = [{"user_id": user, "image_id": str(i)} for i in ids]
+    events += [
+        {"user_id": user, "image_id": str(ids[0])},
+        {"user_id": user},
+        {"user_id": user, "image_id": "junk"},
+    ]
+    with statements() as seen:
+        change = load_change(user, events)
+    assert change is not None
+    assert list(change.cards) == [str(i) for i in ids]  # each once, in the order announced
+    assert all(c is not None and c["status"] == "queued" for c in change.cards.values())
+    assert change.balance is not None and change.balance.used == 4
+    assert change.labels is not None and set(change.labels) <= {str(i) for i in ids}
+    assert len(seen) <= 3, seen  # the rows, then the balance (not one read per image)
+
+
+def test_a_pass_takes_everything_waiting_once_grouped_per_user(redis_client) -> None:
+    redis_client.delete(realtime.EVENTS_KEY)
+    users = [str(uuid.uuid4()) for _ in range(3)]
+    for n in range(BATCH_MAX + 10):
+        realtime.publish_image_changed(redis_client, user_id=users[n % 3], image_id=f"{n:040d}")
+    redis_client.rpush(realtime.EVENTS_KEY, b"not json")
+
+    async def two_passes() -> tuple[list[bytes], list[bytes]]:
+        client = aioredis.from_url(get_settings().redis_url)
+        try:
+            return await take_batch(client), await take_batch(client)
+        finally:
+            await client.aclose()
+
+    first, second = asyncio.run(two_passes())
+    assert len(first) == BATCH_MAX and len(second) == 11  # everything, once
+    grouped = by_user(first + second)  # the malformed one dropped
+    assert sorted(grouped) == sorted(users)
+    for user, events in grouped.items():
+        numbers = [int(e["image_id"]) for e in events]
+        assert numbers == sorted(numbers) and all(users[n % 3] == user for n in numbers)
+    assert sum(len(e) for e in grouped.values()) == BATCH_MAX + 10
