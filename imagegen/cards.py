@@ -5,7 +5,7 @@ built from an image row. States keep cards in their vars; the relay builds them 
 import logging
 import uuid
 from datetime import UTC, datetime
-from typing import TypedDict
+from typing import TypedDict, cast
 
 import redis
 
@@ -61,6 +61,13 @@ def queue_labels(user_id: uuid.UUID | str, *, fresh: bool = False) -> dict[str, 
 
 
 NO_SPOT = {"queue_position": "", "queue_eta": ""}
+
+
+def fields(c: "Card") -> dict[str, str]:
+    """The card as the plain str → str mapping it is at run time, for a state var that may
+    also hold no card (`{}`).
+    """
+    return cast(dict[str, str], c)
 
 
 def sort_key(created_at: datetime, image_id: uuid.UUID | str) -> str:

@@ -123,7 +123,7 @@ async def apply_events(
                 if shown is None:
                     shared._remove(image_id)
                 else:
-                    shared._upsert(shown)  # type: ignore[arg-type]  # Card is a TypedDict; the state var is the dict[str, str] Reflex serialises
+                    shared._upsert(shown)
         if change.balance is not None:
             shared._set_balance(change.balance, change.plan)
         if change.labels is not None and shared.loaded:

@@ -8,7 +8,7 @@ from typing import Any
 
 import reflex as rx
 
-from imagegen.cards import card
+from imagegen.cards import Card, card
 from imagegen.db import session_scope
 from imagegen.errors import ImagegenError
 from imagegen.http import urls
@@ -55,14 +55,14 @@ def _add(user_id: str, collection_id: str, image_ids: list[str]) -> str:
         return found.name
 
 
-def _open(user_id: str, collection_id: str) -> tuple[dict[str, str], list[dict[str, str]]]:
+def _open(user_id: str, collection_id: str) -> tuple[dict[str, str], list[Card]]:
     uid = uuid.UUID(user_id)
     with session_scope() as db:
         found = collections.get_collection(session=db, user_id=uid, collection_id=collection_id)
         images = collections.collection_images(
             session=db, user_id=uid, collection_id=collection_id, limit=COLLECTION_LIMIT
         )
-        return _summary(found, len(images)), [card(image) for image in images]  # type: ignore[misc]  # Card is a TypedDict; the state var is the dict[str, str] Reflex serialises
+        return _summary(found, len(images)), [card(image) for image in images]
 
 
 def _rename(user_id: str, collection_id: str, name: str) -> None:
@@ -103,7 +103,7 @@ class CollectionsState(GalleryState):
     collections: list[dict[str, str]] = []
     # The collection shown instead of the gallery ({}: none) and its images.
     open_collection: dict[str, str] = {}
-    collection_items: list[dict[str, str]] = []
+    collection_items: list[Card] = []
     collection_error: str = ""
     # The open collection's rename form is showing, and what went wrong with the name.
     renaming: bool = False

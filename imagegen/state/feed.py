@@ -5,7 +5,7 @@ import uuid
 
 import reflex as rx
 
-from imagegen.cards import NO_SPOT, card, credits_text
+from imagegen.cards import NO_SPOT, Card, card, credits_text
 from imagegen.db import session_scope
 from imagegen.models import ACTIVE_STATUSES, PLAN_LABELS
 from imagegen.services import credits, feed
@@ -33,7 +33,7 @@ class UserFeed(rx.SharedState):
     """
 
     # Gallery cards, newest first (by their `key`).
-    items: list[dict[str, str]] = []
+    items: list[Card] = []
     # Credits left in this window, the window's allowance, and when it resets.
     credits_left: int = 0
     credits_limit: int = 0
@@ -68,11 +68,11 @@ class UserFeed(rx.SharedState):
         return sum(c["status"] == "completed" for c in self.items)
 
     def _apply_snapshot(self, snap: feed.FeedSnapshot) -> None:
-        self._replace_range([card(image) for image in snap.images], upper=None, more=snap.more)  # type: ignore[misc]  # Card is a TypedDict; the state var is the dict[str, str] Reflex serialises
+        self._replace_range([card(image) for image in snap.images], upper=None, more=snap.more)
         self._apply_balance(snap)
         self.loaded = True
 
-    def _replace_range(self, cards: list[dict[str, str]], *, upper: str | None, more: bool) -> None:
+    def _replace_range(self, cards: list[Card], *, upper: str | None, more: bool) -> None:
         """Put a page read from the database in place: it is the truth from its last card up
         to `upper` (None: the newest; more=False: down to the oldest). Cards outside that
         range stay, as another tab may be showing them: a reload or "Load more" in one tab
@@ -100,14 +100,11 @@ class UserFeed(rx.SharedState):
         """
         if not any(c["status"] == "queued" for c in self.items):
             return
-        updated = [
-            {**c, **labels.get(c["id"], NO_SPOT)} if c["status"] == "queued" else c
-            for c in self.items
-        ]
+        updated = [_placed(c, labels.get(c["id"], NO_SPOT)) for c in self.items]
         if updated != self.items:
             self.items = updated
 
-    def _upsert(self, new: dict[str, str], *, only_if_absent: bool = False) -> None:
+    def _upsert(self, new: Card, *, only_if_absent: bool = False) -> None:
         for index, existing in enumerate(self.items):
             if existing["id"] == new["id"]:
                 if not only_if_absent:
@@ -117,6 +114,13 @@ class UserFeed(rx.SharedState):
 
     def _remove(self, image_id: str) -> None:
         self.items = [c for c in self.items if c["id"] != image_id]
+
+
+def _placed(c: Card, spot: dict[str, str]) -> Card:
+    """A queued card with its place in line from `spot`; any other card as it is."""
+    if c["status"] != "queued":
+        return c
+    return {**c, "queue_position": spot["queue_position"], "queue_eta": spot["queue_eta"]}
 
 
 def _snapshot(user_id: str, images: bool) -> feed.FeedSnapshot | None:

@@ -146,7 +146,7 @@ class GalleryState(AuthState):
     # Search: the words, and their results (replace the feed while a search, the Favorites
     # filter or the oldest-first order is on).
     search: str = ""
-    results: list[dict[str, str]] = []
+    results: list[Card] = []
     # The filter ("all" / "favorites") and the order ("newest" / "oldest") of the gallery.
     show: str = "all"
     order: str = "newest"
@@ -271,7 +271,7 @@ class GalleryState(AuthState):
         cursor = parse_sort_key(floor)
         size = generation.page_size()
 
-        def page() -> list[dict[str, str]]:
+        def page() -> list[Card]:
             with session_scope() as db:
                 images = generation.list_images(
                     session=db,
@@ -279,7 +279,7 @@ class GalleryState(AuthState):
                     before=cursor,
                     limit=size + 1,
                 )
-                return [card(image) for image in images]  # type: ignore[misc]  # Card is a TypedDict; the state var is the dict[str, str] Reflex serialises
+                return [card(image) for image in images]
 
         shared = await self.get_state(UserFeed)  # first: see `refetch`
         cards = await asyncio.to_thread(page)
@@ -318,7 +318,7 @@ class GalleryState(AuthState):
         user_id, words = uuid.UUID(self._user_id), self.search
         favorites, oldest = self.show == "favorites", self.order == "oldest"
 
-        def find() -> list[dict[str, str]]:
+        def find() -> list[Card]:
             with session_scope() as db:
                 images = generation.list_images(
                     session=db,
@@ -328,7 +328,7 @@ class GalleryState(AuthState):
                     oldest_first=oldest,
                     limit=QUERY_LIMIT,
                 )
-                return [card(image) for image in images]  # type: ignore[misc]  # Card is a TypedDict; the state var is the dict[str, str] Reflex serialises
+                return [card(image) for image in images]
 
         self.results = await asyncio.to_thread(find)
 
@@ -398,7 +398,7 @@ class GalleryState(AuthState):
             yield remember_prompt(generation.validate_prompt(prompt))
 
     async def _show_submitted(
-        self, submitted: tuple[list[dict[str, str]], feed.FeedSnapshot] | None
+        self, submitted: tuple[list[Card], feed.FeedSnapshot] | None
     ) -> list[Any]:
         """Put new cards in the feed at once (every tab) and say so."""
         if submitted is None:  # signed out or revoked meanwhile
@@ -722,7 +722,7 @@ class GalleryState(AuthState):
             shared._remove(image_id)
             self.results = [c for c in self.results if c["id"] != image_id]
         else:
-            shared._upsert(result)  # type: ignore[arg-type]  # Card is a TypedDict; the state var is the dict[str, str] Reflex serialises
+            shared._upsert(result)
         await self._refresh_credits()
 
 
@@ -742,7 +742,7 @@ def _submit(
     count: int,
     style: str,
     source: str | None = None,
-) -> tuple[list[dict[str, str]], feed.FeedSnapshot] | None:
+) -> tuple[list[Card], feed.FeedSnapshot] | None:
     """Validate the form and submit it (`services.submissions`): the new cards and balance.
     `source`: Variations, the id of the image they are drawn from.
 
@@ -782,7 +782,7 @@ def _submit(
     )
     if submitted is None:
         return None
-    return [card(image) for image in submitted.images], submitted.snapshot  # type: ignore[misc]  # Card is a TypedDict; the state var is the dict[str, str] Reflex serialises
+    return [card(image) for image in submitted.images], submitted.snapshot
 
 
 def _delete(user_id: str, image_ids: list[str]) -> None:
@@ -791,23 +791,23 @@ def _delete(user_id: str, image_ids: list[str]) -> None:
         library.delete_images(session=db, user_id=uuid.UUID(user_id), image_ids=image_ids)
 
 
-def _set_favorite(user_id: str, image_ids: list[str], favorite: bool) -> list[dict[str, str]]:
+def _set_favorite(user_id: str, image_ids: list[str], favorite: bool) -> list[Card]:
     """Hearts on (or off) the user's images (all or none); their new cards."""
     with session_scope() as db:
         images = library.set_favorite(
             session=db, user_id=uuid.UUID(user_id), image_ids=image_ids, favorite=favorite
         )
-        return [card(image) for image in images]  # type: ignore[misc]  # Card is a TypedDict; the state var is the dict[str, str] Reflex serialises
+        return [card(image) for image in images]
 
 
-def _restore(user_id: str, image_ids: list[str]) -> list[dict[str, str]]:
+def _restore(user_id: str, image_ids: list[str]) -> list[Card]:
     """Undo: the restored images' cards."""
     window = timedelta(seconds=get_settings().undo_delete_seconds)
     with session_scope() as db:
         images = library.restore_images(
             session=db, user_id=uuid.UUID(user_id), image_ids=image_ids, window=window
         )
-        return [card(image) for image in images]  # type: ignore[misc]  # Card is a TypedDict; the state var is the dict[str, str] Reflex serialises
+        return [card(image) for image in images]
 
 
 def _on_image(service: ImageAction, user_id: str, image_id: str) -> Card | None:

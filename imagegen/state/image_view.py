@@ -6,7 +6,7 @@ import uuid
 import reflex as rx
 
 from imagegen import routes
-from imagegen.cards import card
+from imagegen.cards import Card, card, fields
 from imagegen.db import session_scope
 from imagegen.errors import ImagegenError, ImageNotFound
 from imagegen.services import generation
@@ -23,7 +23,7 @@ from imagegen.state.gallery import (
 SWIPE_MIN_PX = 50
 
 
-def _view(user_id: str, image_id: str) -> tuple[dict[str, str], str, str] | None:
+def _view(user_id: str, image_id: str) -> tuple[Card, str, str] | None:
     """The image's card and the ids of the newer and older images; None: not the user's."""
     with session_scope() as db:
         try:
@@ -33,7 +33,7 @@ def _view(user_id: str, image_id: str) -> tuple[dict[str, str], str, str] | None
         if image.dismissed:
             return None
         newer, older = generation.neighbours(session=db, image=image)
-        return card(image), str(newer.id) if newer else "", str(older.id) if older else ""  # type: ignore[return-value]  # Card is a TypedDict; the state var is the dict[str, str] Reflex serialises
+        return card(image), str(newer.id) if newer else "", str(older.id) if older else ""
 
 
 def _is_number(value: object) -> bool:
@@ -65,7 +65,7 @@ class ImageViewState(GalleryState):
         if image_id:
             for item in feed.items:
                 if item["id"] == image_id:
-                    return item
+                    return fields(item)
         return self.view
 
     def _image_id(self) -> str:
@@ -86,7 +86,7 @@ class ImageViewState(GalleryState):
         if found is None:
             self.view, self.view_prev, self.view_next, self.view_missing = {}, "", "", True
             return
-        self.view, self.view_prev, self.view_next = found
+        self.view, self.view_prev, self.view_next = fields(found[0]), found[1], found[2]
         self.view_missing = False
         self._return_to = image_id
 
@@ -175,7 +175,7 @@ class ImageViewState(GalleryState):
         shared = await self.get_state(UserFeed)
         updated = next((c for c in shared.items if c["id"] == image_id), None)
         if updated is not None:
-            self.view = updated
+            self.view = fields(updated)
         else:
             self.view = {**self.view, "favorite": "" if self.view.get("favorite") else "1"}
         return None
@@ -199,7 +199,7 @@ class ImageViewState(GalleryState):
             return [rx.redirect(routes.image_path(following), replace=True), hide_later]
         return [rx.redirect(routes.HOME), hide_later]
 
-    async def _act_on_view(self, service: ImageAction) -> tuple[dict[str, str] | None, str]:
+    async def _act_on_view(self, service: ImageAction) -> tuple[Card | None, str]:
         """Run one image service on the viewed image; keep the view and the feed in step.
 
         Returns:
@@ -218,7 +218,7 @@ class ImageViewState(GalleryState):
             shared._remove(image_id)
             self.view = {}
         else:
-            shared._upsert(result)  # type: ignore[arg-type]  # Card is a TypedDict; the state var is the dict[str, str] Reflex serialises
-            self.view = result  # type: ignore[assignment]  # Card is a TypedDict; the state var is the dict[str, str] Reflex serialises
+            shared._upsert(result)
+            self.view = fields(result)
         await self._refresh_credits()
-        return result, ""  # type: ignore[return-value]  # Card is a TypedDict; the state var is the dict[str, str] Reflex serialises
+        return result, ""
