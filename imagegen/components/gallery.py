@@ -705,8 +705,11 @@ CLICK_ON_SPACE = (
 )
 
 
-def image_card(item: rx.Var) -> rx.Component:
-    """One image: skeleton while queued/generating, the picture when done, the reason when not."""
+def image_card(item: rx.Var, *, tiled: bool = True) -> rx.Component:
+    """One image: skeleton while queued/generating, the picture when done, the reason when not.
+    `tiled`: the card is itself a tile of the justified rows; otherwise it fills its wrapper
+    (which is the tile).
+    """
     return rx.card(
         rx.cond(GalleryState.selecting, _select_overlay(item)),
         rx.vstack(
@@ -747,7 +750,7 @@ def image_card(item: rx.Var) -> rx.Component:
         data_testid="image-card",
         id="card-" + item["id"].to(str),
         position="relative",
-        **_tile(item),
+        **(_tile(item) if tiled else {"width": "100%", "min_width": "0"}),
         size=rx.breakpoints(initial="1", sm="2"),
     )
 
@@ -1171,7 +1174,7 @@ def collections_row() -> rx.Component:
 def _collection_card(item: rx.Var) -> rx.Component:
     """A card of the open collection, with a way to take it out (it stays in the gallery)."""
     return rx.box(
-        image_card(item),
+        image_card(item, tiled=False),
         rx.icon_button(
             rx.icon("folder-minus", size=16),
             on_click=CollectionsState.remove_from_open_collection(item["id"]),

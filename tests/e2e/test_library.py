@@ -347,6 +347,18 @@ def test_collection_masonry_rename_remove_and_delete(page: Page) -> None:
     expect(in_view).to_have_count(6)
     tops = _row_tops(in_view)
     assert tops[0] == tops[1] == tops[2] < tops[3] == tops[4] == tops[5]
+    # On a phone: two columns that fill the width, as the gallery's (not quarter-width cards)
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(in_view.first).to_be_visible()
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=collection-view] [data-testid=image-card]')"
+        ".getBoundingClientRect().width < 200"
+    )
+    full = view.evaluate("el => el.getBoundingClientRect().width")
+    widths = in_view.evaluate_all("els => els.map(e => e.getBoundingClientRect().width)")
+    assert all(0.42 * full <= w <= 0.5 * full for w in widths), (full, widths)
+    assert len(set(_row_tops(in_view))) == 3  # 2 a row
+    page.set_viewport_size({"width": 1440, "height": 900})
 
     # Rename: the heading and the chip follow; a taken or empty name is refused in place
     view.get_by_role("button", name="Rename").click()
