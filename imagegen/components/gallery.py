@@ -755,25 +755,37 @@ def image_card(item: rx.Var, *, tiled: bool = True) -> rx.Component:
     )
 
 
-def delete_dialog() -> rx.Component:
-    """Confirm before deleting."""
+def confirm_delete(
+    title: rx.Var | str | tuple, *, open_: rx.Var, on_open_change: Any, on_delete: Any
+) -> rx.Component:
+    """The one confirmation before any delete (a card, the image view, a selection): a
+    delete can be undone for a few seconds, and says so.
+    """
     return rx.alert_dialog.root(
         rx.alert_dialog.content(
-            rx.alert_dialog.title("Delete this image?"),
+            rx.alert_dialog.title(*(title if isinstance(title, tuple) else (title,))),
             rx.alert_dialog.description("You can undo this for a few seconds.", size="2"),
             rx.flex(
                 rx.alert_dialog.cancel(rx.button("Keep", variant="soft", color_scheme="gray")),
-                rx.alert_dialog.action(
-                    rx.button("Delete", color_scheme="red", on_click=GalleryState.confirm_delete)
-                ),
+                rx.alert_dialog.action(rx.button("Delete", color_scheme="red", on_click=on_delete)),
                 spacing="3",
                 justify="end",
                 margin_top="1rem",
             ),
             max_width="24rem",
         ),
-        open=GalleryState.pending_delete != "",
+        open=open_,
+        on_open_change=on_open_change,
+    )
+
+
+def delete_dialog() -> rx.Component:
+    """Confirm before deleting a card."""
+    return confirm_delete(
+        "Delete this image?",
+        open_=GalleryState.pending_delete != "",
         on_open_change=GalleryState.close_delete,
+        on_delete=GalleryState.confirm_delete,
     )
 
 
@@ -1020,25 +1032,11 @@ def bulk_bar() -> rx.Component:
 
 def bulk_delete_dialog() -> rx.Component:
     """One confirmation before a bulk delete (then Undo)."""
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(
-                "Delete ", GalleryState.selected.length().to_string(), " images?"
-            ),
-            rx.alert_dialog.description("You can undo this for a few seconds.", size="2"),
-            rx.flex(
-                rx.alert_dialog.cancel(rx.button("Keep", variant="soft", color_scheme="gray")),
-                rx.alert_dialog.action(
-                    rx.button("Delete", color_scheme="red", on_click=GalleryState.bulk_delete)
-                ),
-                spacing="3",
-                justify="end",
-                margin_top="1rem",
-            ),
-            max_width="24rem",
-        ),
-        open=GalleryState.confirm_bulk_delete,
+    return confirm_delete(
+        ("Delete ", GalleryState.selected.length().to_string(), " images?"),
+        open_=GalleryState.confirm_bulk_delete,
         on_open_change=GalleryState.ask_bulk_delete,
+        on_delete=GalleryState.bulk_delete,
     )
 
 

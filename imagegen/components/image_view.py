@@ -7,6 +7,7 @@ from imagegen.cards import VARIATIONS
 from imagegen.components.gallery import (
     SIZE_LABELS,
     STYLE_LABELS,
+    confirm_delete,
     regenerate_label,
     undo_bar,
     variations_label,
@@ -294,23 +295,11 @@ def _missing() -> rx.Component:
 
 
 def _delete_confirm() -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Delete this image?"),
-            rx.alert_dialog.description("The image and its file are removed for good.", size="2"),
-            rx.flex(
-                rx.alert_dialog.cancel(rx.button("Keep", variant="soft", color_scheme="gray")),
-                rx.alert_dialog.action(
-                    rx.button("Delete", color_scheme="red", on_click=ImageViewState.delete_view)
-                ),
-                spacing="3",
-                justify="end",
-                margin_top="1rem",
-            ),
-            max_width="24rem",
-        ),
-        open=ImageViewState.view_confirm_delete,
+    return confirm_delete(
+        "Delete this image?",
+        open_=ImageViewState.view_confirm_delete,
         on_open_change=ImageViewState.ask_delete_view,
+        on_delete=ImageViewState.delete_view,
     )
 
 

@@ -6,6 +6,7 @@ else's answer 404 exactly like ids that were never made. Bodies are typed pydant
 """
 
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
@@ -293,6 +294,22 @@ async def list_collections(caller: CallerDep) -> Any:
     return await _run(work)
 
 
+async def _change(
+    caller: Caller, collection_id: str, service: Callable[..., object], **arguments: Any
+) -> dict[str, Any]:
+    """Run a collection service on one of the caller's collections (its own transaction),
+    then answer the collection as it is now.
+    """
+
+    def work() -> dict[str, Any]:
+        with session_scope() as db:
+            service(session=db, user_id=caller.id, collection_id=collection_id, **arguments)
+        return _summary(caller, collection_id)
+
+    result: dict[str, Any] = await _run(work)
+    return result
+
+
 def _summary(caller: Caller, collection_id: str) -> dict[str, Any]:
     with session_scope() as db:
         found = collections.get_collection(
@@ -334,15 +351,7 @@ async def get_collection(collection_id: str, caller: CallerDep) -> Any:
 )
 async def rename_collection(collection_id: str, body: CollectionBody, caller: CallerDep) -> Any:
     """A new name."""
-
-    def work() -> dict[str, Any]:
-        with session_scope() as db:
-            collections.rename_collection(
-                session=db, user_id=caller.id, collection_id=collection_id, name=body.name
-            )
-        return _summary(caller, collection_id)
-
-    return await _run(work)
+    return await _change(caller, collection_id, collections.rename_collection, name=body.name)
 
 
 @route.delete(routes.API_V1_COLLECTION, response_model=CollectionDeleted, responses=errors(404))
@@ -390,15 +399,7 @@ async def collection_images(
 )
 async def add_collection_images(collection_id: str, body: IdsBody, caller: CallerDep) -> Any:
     """Add images to a collection."""
-
-    def work() -> dict[str, Any]:
-        with session_scope() as db:
-            collections.add_images(
-                session=db, user_id=caller.id, collection_id=collection_id, image_ids=body.ids
-            )
-        return _summary(caller, collection_id)
-
-    return await _run(work)
+    return await _change(caller, collection_id, collections.add_images, image_ids=body.ids)
 
 
 @route.post(
@@ -408,27 +409,13 @@ async def add_collection_images(collection_id: str, body: IdsBody, caller: Calle
 )
 async def remove_collection_images(collection_id: str, body: IdsBody, caller: CallerDep) -> Any:
     """Take images out of a collection (they stay in your library)."""
-
-    def work() -> dict[str, Any]:
-        with session_scope() as db:
-            collections.remove_images(
-                session=db, user_id=caller.id, collection_id=collection_id, image_ids=body.ids
-            )
-        return _summary(caller, collection_id)
-
-    return await _run(work)
+    return await _change(caller, collection_id, collections.remove_images, image_ids=body.ids)
 
 
 @route.put(routes.API_V1_COLLECTION_SHARE, response_model=CollectionObject, responses=errors(404))
 async def share_collection(collection_id: str, caller: CallerDep) -> Any:
     """Make a public link (`share_url`)."""
-
-    def work() -> dict[str, Any]:
-        with session_scope() as db:
-            collections.share_collection(session=db, user_id=caller.id, collection_id=collection_id)
-        return _summary(caller, collection_id)
-
-    return await _run(work)
+    return await _change(caller, collection_id, collections.share_collection)
 
 
 @route.delete(
@@ -436,15 +423,7 @@ async def share_collection(collection_id: str, caller: CallerDep) -> Any:
 )
 async def stop_sharing_collection(collection_id: str, caller: CallerDep) -> Any:
     """Stop the public link."""
-
-    def work() -> dict[str, Any]:
-        with session_scope() as db:
-            collections.stop_sharing_collection(
-                session=db, user_id=caller.id, collection_id=collection_id
-            )
-        return _summary(caller, collection_id)
-
-    return await _run(work)
+    return await _change(caller, collection_id, collections.stop_sharing_collection)
 
 
 # -- exports --------------------------------------------------------------------------------

@@ -13,65 +13,28 @@ from starlette.responses import HTMLResponse, Response
 from imagegen import routes
 from imagegen.db import session_scope
 from imagegen.http import urls
-from imagegen.http.share import PUBLIC_CACHE, not_found, public_picture
+from imagegen.http.share import PUBLIC_CACHE, not_found, public_page, public_picture
 from imagegen.models import Collection, Image
 from imagegen.services import collections
-from imagegen.settings import get_settings
 
 THUMB = 512
 
-PAGE = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} · imagegen</title>
-<meta name="description" content="{description}">
-<meta property="og:type" content="website">
-<meta property="og:site_name" content="imagegen">
-<meta property="og:title" content="{title}">
-<meta property="og:description" content="{description}">
-<meta property="og:url" content="{page_url}">
-{og_image}
-<meta name="twitter:card" content="summary_large_image">
-<meta name="robots" content="noindex">
-<style>
-  :root {{ color-scheme: light dark; }}
-  body {{ margin: 0; font-family: system-ui, -apple-system, "Segoe UI", sans-serif;
-         background: Canvas; color: CanvasText; }}
-  main {{ max-width: 72rem; margin: 0 auto; padding: 1.5rem 1rem 3rem; }}
-  header {{ display: flex; align-items: center; justify-content: space-between; gap: 1rem;
-            margin-bottom: 1.25rem; }}
-  .brand {{ font-weight: 700; font-size: 1.15rem; color: inherit; text-decoration: none; }}
-  .cta {{ background: #6e56cf; color: #fff; padding: .5rem .9rem; border-radius: .6rem;
-          text-decoration: none; font-weight: 600; font-size: .9rem; white-space: nowrap; }}
-  h1 {{ font-size: 1.6rem; margin: 0 0 .25rem; overflow-wrap: anywhere; }}
-  .meta {{ font-size: .9rem; opacity: .65; margin-bottom: 1.25rem; }}
-  ul {{ list-style: none; margin: 0; padding: 0; display: grid; gap: 1rem;
-        grid-template-columns: repeat(auto-fill, minmax(14rem, 1fr)); }}
-  li {{ margin: 0; }}
-  a.pic {{ display: block; }}
-  img {{ display: block; width: 100%; height: auto; aspect-ratio: 1 / 1; object-fit: cover;
-         border-radius: .75rem; background: rgba(127,127,127,.15); }}
-  p {{ margin: .5rem 0 0; font-size: .9rem; line-height: 1.4; overflow-wrap: anywhere;
-       display: -webkit-box; -webkit-line-clamp: 3; -webkit-box-orient: vertical;
-       overflow: hidden; }}
-  .empty {{ opacity: .7; }}
-</style>
-</head>
-<body>
-<main>
-  <header>
-    <a class="brand" href="{home}">imagegen</a>
-    <a class="cta" href="{register}">Make your own</a>
-  </header>
-  <h1>{name}</h1>
+STYLE = """  h1 { font-size: 1.6rem; margin: 0 0 .25rem; overflow-wrap: anywhere; }
+  main > .meta { font-size: .9rem; margin-bottom: 1.25rem; }
+  ul { list-style: none; margin: 0; padding: 0; display: grid; gap: 1rem;
+       grid-template-columns: repeat(auto-fill, minmax(14rem, 1fr)); }
+  li { margin: 0; }
+  a.pic { display: block; }
+  img { display: block; width: 100%; height: auto; aspect-ratio: 1 / 1; object-fit: cover;
+        border-radius: .75rem; background: rgba(127,127,127,.15); }
+  p { margin: .5rem 0 0; font-size: .9rem; line-height: 1.4; overflow-wrap: anywhere;
+      display: -webkit-box; -webkit-line-clamp: 3; -webkit-box-orient: vertical;
+      overflow: hidden; }
+  .empty { opacity: .7; }"""
+
+BODY = """  <h1>{name}</h1>
   <div class="meta">{count} · shared {shared}</div>
-  {grid}
-</main>
-</body>
-</html>
-"""
+  {grid}"""
 
 ITEM = """<li><a class="pic" href="{full}"><img src="{thumb}" alt="{alt}" loading="lazy"
 width="{width}" height="{height}"></a><p>{prompt}</p></li>"""
@@ -98,7 +61,6 @@ async def collection_page(request: Request) -> Response:
     if found is None:
         return not_found()
     collection, images = found
-    app_url = get_settings().app_url
     items = []
     for image in images:
         width, _, height = image.size.partition("x")
@@ -119,17 +81,22 @@ async def collection_page(request: Request) -> Response:
         if images
         else ""
     )
-    html = PAGE.format(
-        title=escape(collection.name),
-        description=escape(f"{collection.name}: {count} made with imagegen"),
-        page_url=escape(urls.absolute_backend(routes.collection_share_path(token))),
-        og_image=og_image,
-        name=escape(collection.name),
-        count=count,
-        shared=f"{collection.shared_at:%b %-d, %Y}" if collection.shared_at else "",
-        grid=f"<ul>{''.join(items)}</ul>" if items else '<p class="empty">No images here yet.</p>',
-        home=escape(app_url + "/"),
-        register=escape(app_url + routes.REGISTER),
+    html = public_page(
+        title=collection.name,
+        description=f"{collection.name}: {count} made with imagegen",
+        page_url=urls.absolute_backend(routes.collection_share_path(token)),
+        og_type="website",
+        meta=og_image,
+        width="72rem",
+        style=STYLE,
+        body=BODY.format(
+            name=escape(collection.name),
+            count=count,
+            shared=f"{collection.shared_at:%b %-d, %Y}" if collection.shared_at else "",
+            grid=f"<ul>{''.join(items)}</ul>"
+            if items
+            else '<p class="empty">No images here yet.</p>',
+        ),
     )
     return HTMLResponse(html, headers=PUBLIC_CACHE)
 

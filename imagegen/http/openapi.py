@@ -42,6 +42,45 @@ _CROSS_SITE = {"description": "Cross-site form post refused.", "content": _TEXT}
 _NOT_FOUND = {"description": "No such thing (or not yours).", "content": _TEXT}
 
 
+def _public_page(summary: str) -> dict[str, Any]:
+    """A public link's HTML page: the page, or the app's 404 page once the link stops."""
+    return {
+        "get": {
+            "summary": summary,
+            "parameters": [_path("token")],
+            "responses": {
+                "200": {"description": "The page.", "content": _HTML},
+                "404": {"description": "Not shared (any more).", "content": _HTML},
+                "503": _UNAVAILABLE,
+            },
+        }
+    }
+
+
+def _public_picture(summary: str, gone: str, *, thumbnails: bool = False) -> dict[str, Any]:
+    """A picture behind a public link; `thumbnails`: `?w=512` answers a WebP thumbnail."""
+    parameters = [_path("token")]
+    content: dict[str, Any] = _PNG
+    if thumbnails:
+        parameters += [
+            _path("image_id"),
+            {"name": "w", "in": "query", "schema": {"type": "integer"}},
+        ]
+        content = {**_PNG, "image/webp": {"schema": {"type": "string"}}}
+    return {
+        "get": {
+            "summary": summary,
+            "parameters": parameters,
+            "responses": {
+                "200": {"description": "The picture.", "content": content},
+                "302": _redirect("The CDN's URL (ImageKit)."),
+                "404": {"description": gone, "content": _HTML},
+                "503": _UNAVAILABLE,
+            },
+        }
+    }
+
+
 def _form(properties: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """A browser form: whatever is missing or wrong comes back as a 303 to the form with a
     one-time message (and the fields worth keeping), never as a bare 4xx.
@@ -239,32 +278,12 @@ def openapi_schema() -> dict[str, Any]:
                     },
                 }
             },
-            "/s/{token}": {
-                "get": {
-                    "summary": "The public page of a shared image (Open Graph tags included)",
-                    "parameters": [_path("token")],
-                    "responses": {
-                        "200": {"description": "The page.", "content": _HTML},
-                        "404": {"description": "Not shared (any more).", "content": _HTML},
-                        "503": _UNAVAILABLE,
-                    },
-                }
-            },
-            "/s/{token}/image.png": {
-                "get": {
-                    "summary": "The picture of a shared image",
-                    "parameters": [_path("token")],
-                    "responses": {
-                        "200": {
-                            "description": "The PNG.",
-                            "content": _PNG,
-                        },
-                        "302": _redirect("The CDN's URL (ImageKit)."),
-                        "404": {"description": "Not shared (any more).", "content": _HTML},
-                        "503": _UNAVAILABLE,
-                    },
-                }
-            },
+            routes.SHARE_PAGE: _public_page(
+                "The public page of a shared image (Open Graph tags included)"
+            ),
+            routes.SHARE_IMAGE: _public_picture(
+                "The picture of a shared image", "Not shared (any more)."
+            ),
             routes.API_IMAGES_ZIP: {
                 "post": {
                     "summary": "Several of the signed-in user's images as one zip (streamed)",
@@ -308,36 +327,12 @@ def openapi_schema() -> dict[str, Any]:
                     },
                 }
             },
-            "/c/{token}": {
-                "get": {
-                    "summary": "The public page of a shared collection",
-                    "parameters": [_path("token")],
-                    "responses": {
-                        "200": {"description": "The page.", "content": _HTML},
-                        "404": {"description": "Not shared (any more).", "content": _HTML},
-                        "503": _UNAVAILABLE,
-                    },
-                }
-            },
-            "/c/{token}/{image_id}.png": {
-                "get": {
-                    "summary": "A picture of a shared collection (`?w=512`: a thumbnail)",
-                    "parameters": [
-                        _path("token"),
-                        _path("image_id"),
-                        {"name": "w", "in": "query", "schema": {"type": "integer"}},
-                    ],
-                    "responses": {
-                        "200": {
-                            "description": "The image.",
-                            "content": {**_PNG, "image/webp": {"schema": {"type": "string"}}},
-                        },
-                        "302": _redirect("The CDN's URL (ImageKit)."),
-                        "404": {"description": "Not in a shared collection.", "content": _HTML},
-                        "503": _UNAVAILABLE,
-                    },
-                }
-            },
+            routes.COLLECTION_PAGE: _public_page("The public page of a shared collection"),
+            routes.COLLECTION_IMAGE: _public_picture(
+                "A picture of a shared collection (`?w=512`: a thumbnail)",
+                "Not in a shared collection.",
+                thumbnails=True,
+            ),
             routes.API_POLAR_WEBHOOK: {
                 "post": {
                     "summary": "Polar webhooks (Standard Webhooks signature, applied once)",

@@ -20,41 +20,35 @@ from imagegen.settings import get_settings
 # Revalidated on every view, so a stopped link stops at once (no browser or CDN copy lives on).
 PUBLIC_CACHE = {"cache-control": "no-cache"}
 
-PAGE = """<!doctype html>
+# The chrome both public pages share (a shared image, a shared collection): head, Open Graph
+# basics, base styles, and the header with the way to the app. `{{`/`}}` are literal braces.
+CHROME = """<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} · imagegen</title>
 <meta name="description" content="{description}">
-<meta property="og:type" content="article">
+<meta property="og:type" content="{og_type}">
 <meta property="og:site_name" content="imagegen">
 <meta property="og:title" content="{title}">
 <meta property="og:description" content="{description}">
 <meta property="og:url" content="{page_url}">
-<meta property="og:image" content="{image_url}">
-<meta property="og:image:width" content="{width}">
-<meta property="og:image:height" content="{height}">
-<meta property="og:image:alt" content="{description}">
+{meta}
 <meta name="twitter:card" content="summary_large_image">
-<meta name="twitter:title" content="{title}">
-<meta name="twitter:image" content="{image_url}">
 <meta name="robots" content="noindex">
 <style>
   :root {{ color-scheme: light dark; }}
   body {{ margin: 0; font-family: system-ui, -apple-system, "Segoe UI", sans-serif;
          background: Canvas; color: CanvasText; }}
-  main {{ max-width: 56rem; margin: 0 auto; padding: 1.5rem 1rem 3rem; }}
-  header {{ display: flex; align-items: center; justify-content: space-between;
+  main {{ max-width: {width}; margin: 0 auto; padding: 1.5rem 1rem 3rem; }}
+  header {{ display: flex; align-items: center; justify-content: space-between; gap: 1rem;
             margin-bottom: 1.25rem; }}
   .brand {{ font-weight: 700; font-size: 1.15rem; color: inherit; text-decoration: none; }}
   .cta {{ background: #6e56cf; color: #fff; padding: .5rem .9rem; border-radius: .6rem;
-          text-decoration: none; font-weight: 600; font-size: .9rem; }}
-  img {{ display: block; max-width: 100%; max-height: 78vh; width: auto; height: auto;
-         margin: 0 auto; border-radius: .9rem; box-shadow: 0 10px 30px rgba(0,0,0,.18); }}
-  figcaption {{ margin-top: 1rem; font-size: 1.05rem; line-height: 1.5;
-                white-space: pre-wrap; overflow-wrap: anywhere; }}
-  .meta {{ margin-top: .4rem; font-size: .85rem; opacity: .65; }}
+          text-decoration: none; font-weight: 600; font-size: .9rem; white-space: nowrap; }}
+  .meta {{ font-size: .85rem; opacity: .65; }}
+{style}
 </style>
 </head>
 <body>
@@ -63,15 +57,60 @@ PAGE = """<!doctype html>
     <a class="brand" href="{home}">imagegen</a>
     <a class="cta" href="{register}">Make your own</a>
   </header>
-  <figure style="margin: 0">
-    <img src="{image_url}" alt="{description}" width="{width}" height="{height}">
-    <figcaption>{prompt}</figcaption>
-    <div class="meta">{size} · shared {shared}</div>
-  </figure>
+{body}
 </main>
 </body>
 </html>
 """
+
+
+def public_page(
+    *,
+    title: str,
+    description: str,
+    page_url: str,
+    og_type: str,
+    meta: str,
+    width: str,
+    style: str,
+    body: str,
+) -> str:
+    """A public page in the app's look. `title`, `description` and `page_url` are escaped
+    here; `meta` (more head tags), `style` and `body` are HTML the caller has escaped.
+    """
+    app_url = get_settings().app_url
+    return CHROME.format(
+        title=escape(title),
+        description=escape(description),
+        page_url=escape(page_url),
+        og_type=og_type,
+        meta=meta,
+        width=width,
+        style=style,
+        body=body,
+        home=escape(app_url + "/"),
+        register=escape(app_url + routes.REGISTER),
+    )
+
+
+IMAGE_META = """<meta property="og:image" content="{image_url}">
+<meta property="og:image:width" content="{width}">
+<meta property="og:image:height" content="{height}">
+<meta property="og:image:alt" content="{description}">
+<meta name="twitter:title" content="{title}">
+<meta name="twitter:image" content="{image_url}">"""
+
+IMAGE_STYLE = """  img { display: block; max-width: 100%; max-height: 78vh; width: auto; height: auto;
+        margin: 0 auto; border-radius: .9rem; box-shadow: 0 10px 30px rgba(0,0,0,.18); }
+  figcaption { margin-top: 1rem; font-size: 1.05rem; line-height: 1.5;
+               white-space: pre-wrap; overflow-wrap: anywhere; }
+  figure .meta { margin-top: .4rem; }"""
+
+IMAGE_BODY = """  <figure style="margin: 0">
+    <img src="{image_url}" alt="{description}" width="{width}" height="{height}">
+    <figcaption>{prompt}</figcaption>
+    <div class="meta">{size} · shared {shared}</div>
+  </figure>"""
 
 NOT_FOUND_PAGE = """<!doctype html>
 <html lang="en">
@@ -158,23 +197,31 @@ async def shared_page(request: Request) -> Response:
     image = await anyio.to_thread.run_sync(_shared, token)
     if image is None:
         return not_found()
-    app_url = get_settings().app_url
     page = urls.absolute_backend(routes.share_path(token))  # served by the backend
     one_line = " ".join(image.prompt.split())
     title = one_line if len(one_line) <= 70 else one_line[:69] + "…"
     width, _, height = image.size.partition("x")
-    html = PAGE.format(
-        title=escape(title),
-        description=escape(one_line[:300]),
-        prompt=escape(image.prompt),
-        page_url=escape(page),
-        image_url=escape(f"{page}/image.png"),
-        width=escape(width),
-        height=escape(height),
-        size=escape(image.size),
-        shared=f"{image.shared_at:%b %-d, %Y}" if image.shared_at else "",
-        home=escape(app_url + "/"),
-        register=escape(app_url + routes.REGISTER),
+    fields = {
+        "title": escape(title),
+        "description": escape(one_line[:300]),
+        "image_url": escape(f"{page}/image.png"),
+        "width": escape(width),
+        "height": escape(height),
+    }
+    html = public_page(
+        title=title,
+        description=one_line[:300],
+        page_url=page,
+        og_type="article",
+        meta=IMAGE_META.format(**fields),
+        width="56rem",
+        style=IMAGE_STYLE,
+        body=IMAGE_BODY.format(
+            **fields,
+            prompt=escape(image.prompt),
+            size=escape(image.size),
+            shared=f"{image.shared_at:%b %-d, %Y}" if image.shared_at else "",
+        ),
     )
     return HTMLResponse(html, headers=PUBLIC_CACHE)
 
