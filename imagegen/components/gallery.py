@@ -507,7 +507,7 @@ def _picture_link(item: rx.Var) -> rx.Component:
             loading="lazy",
             background="var(--gray-3)",
         ),
-        href="/images/" + item["id"].to(str),
+        href=routes.image_path("") + item["id"].to(str),
         id="card-link-" + item["id"].to(str),
         display="block",
         width="100%",

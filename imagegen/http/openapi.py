@@ -185,7 +185,7 @@ def openapi_schema() -> dict[str, Any]:
                     "responses": {"303": _redirect("Home with a message."), "503": _UNAVAILABLE},
                 }
             },
-            "/api/auth/oauth/{provider}/start": {
+            routes.API_OAUTH_START: {
                 "get": {
                     "summary": "Go to the provider's consent page (PKCE, state in Redis)",
                     "parameters": [
@@ -200,7 +200,7 @@ def openapi_schema() -> dict[str, Any]:
                     },
                 }
             },
-            "/api/auth/oauth/{provider}/callback": {
+            routes.API_OAUTH_CALLBACK: {
                 "get": {
                     "summary": "The provider sends the user back here",
                     "parameters": [
@@ -221,13 +221,13 @@ def openapi_schema() -> dict[str, Any]:
                 ("Both answer.", "One is down."),
                 status={"enum": ["ok", "degraded"]},
             ),
-            "/api/ready": _engines_check(
+            routes.API_READY: _engines_check(
                 "Readiness: engines answer and the schema is at the code's head",
                 ("Ready.", "Not ready."),
                 ready={"type": "boolean"},
                 schema={"type": "string"},
             ),
-            "/api/metrics": {
+            routes.API_METRICS: {
                 "get": {
                     "summary": "Prometheus metrics (`Authorization: Bearer <METRICS_TOKEN>`)",
                     "responses": {

@@ -216,11 +216,15 @@ def _method_row(method: rx.Var) -> rx.Component:
     )
 
 
+# The OAuth start path around its provider (the provider is a var of the page).
+_OAUTH_START = routes.API_OAUTH_START.partition("{provider}")
+
+
 def _link_form(provider: rx.Var) -> rx.Component:
     return rx.el.form(
         rx.el.input(type="hidden", name="link", value="1"),
         rx.button("Link " + provider["label"].to(str), type="submit", size="1", variant="outline"),
-        action=urls.backend("/api/auth/oauth/") + provider["id"].to(str) + "/start",
+        action=urls.backend(_OAUTH_START[0]) + provider["id"].to(str) + _OAUTH_START[2],
         method="get",
         on_submit=None,
     )

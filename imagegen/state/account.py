@@ -257,7 +257,7 @@ class AccountState(AuthState):
     @rx.var
     def api_base_url(self) -> str:
         """Where OpenAI clients point their base_url."""
-        return urls.absolute_backend("/api/v1")
+        return urls.absolute_backend(routes.API_V1)
 
     @rx.event
     async def create_api_key(self, form: dict[str, str]):
