@@ -875,15 +875,21 @@ def _masonry(children: rx.Component) -> rx.Component:
 
 
 def _grid(items: rx.Var) -> rx.Component:
-    return _masonry(rx.foreach(items, image_card))
+    return _masonry(rx.foreach(items, lambda item: rx.fragment(image_card(item), key=item["id"])))
 
 
 def _feed_grid() -> rx.Component:
-    """The shared feed down to this tab's floor (the rest is "Load more" away)."""
+    """The shared feed down to this tab's floor (the rest is "Load more" away). Each card is
+    keyed by its image (not by its place): a new card on top leaves the others' DOM alone
+    instead of moving every picture down one element.
+    """
     return _masonry(
         rx.foreach(
             UserFeed.items,
-            lambda item: rx.cond(item["key"].to(str) >= GalleryState.floor, image_card(item)),
+            lambda item: rx.fragment(
+                rx.cond(item["key"].to(str) >= GalleryState.floor, image_card(item)),
+                key=item["id"],
+            ),
         )
     )
 
@@ -1331,7 +1337,12 @@ def collection_view() -> rx.Component:
         ),
         rx.cond(
             CollectionsState.collection_items.length() > 0,
-            _masonry(rx.foreach(CollectionsState.collection_items, _collection_card)),
+            _masonry(
+                rx.foreach(
+                    CollectionsState.collection_items,
+                    lambda item: rx.fragment(_collection_card(item), key=item["id"]),
+                )
+            ),
             rx.text(
                 "Nothing here yet: choose Select, pick images, then Add to collection.",
                 color_scheme="gray",

@@ -87,6 +87,30 @@ def test_image_appears_live_in_every_tab_of_the_user_only(
     assert page.request.get(src).status == 404
 
 
+def test_a_new_card_on_top_leaves_the_other_cards_elements_alone(page: Page) -> None:
+    # Cards are keyed by their image, not their place: the picture already shown keeps its
+    # element (no src swapped under it, no re-decode) when a newer card arrives above it.
+    register(page, unique_email("keyed"))
+    first = "A red kite over a green field"
+    page.get_by_label("Prompt").fill(first)
+    page.get_by_role("button", name="Generate").click()
+    expect(page.get_by_role("img", name=first)).to_be_visible(timeout=30_000)
+    card = page.locator("[data-testid=image-card]").first
+    image_id = card.get_attribute("data-image-id")
+    card.evaluate("el => { el.__seen = true; el.querySelector('img').__seen = true; }")
+
+    page.get_by_label("Prompt").fill("A blue boat on a grey sea")
+    page.get_by_role("button", name="Generate").click()
+    expect(page.locator("[data-testid=image-card]")).to_have_count(2)
+    expect(page.locator("[data-testid=image-card]").first).not_to_have_attribute(
+        "data-image-id", image_id or ""
+    )
+    old = page.locator(f"[data-testid=image-card][data-image-id='{image_id}']")
+    assert old.evaluate("el => el.__seen === true && el.querySelector('img').__seen === true")
+    new = page.locator("[data-testid=image-card]").first
+    assert new.evaluate("el => el.__seen === undefined")
+
+
 def test_out_of_credits_says_when_and_links_to_billing(page: Page) -> None:
     email = unique_email("broke")
     register(page, email)
