@@ -12,7 +12,12 @@ PY=${PY:-.venv/bin/python}
 mkdir -p .test-logs
 start=$(date +%s)
 
+# Apps a test starts get Redis databases of their own, flushed when they start: the two
+# processes must never share one (an app's relay and worker would take the other's events
+# and jobs, and its start would wipe the other's state). The browser group's live app uses
+# db 10 (tests/fixtures/live.py); the feed-isolation test's, in this group, db 6.
 TEST_REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/9} \
+  TEST_E2E_REDIS_URL=${TEST_FAST_E2E_REDIS_URL:-redis://127.0.0.1:6379/6} \
   "$PY" -m pytest -p no:cacheprovider -m "not e2e and not deploy" "$@" \
   >.test-logs/fast.log 2>&1 &
 fast=$!
