@@ -6,27 +6,14 @@ import pytest
 
 from imagegen.db import session_scope
 from imagegen.models import Image
-from imagegen.providers.compose import get_storage
-from imagegen.providers.image_generator import OfflineImageGenerator
-from imagegen.services import pipeline
-from tests.fixtures.images import queue_images
+from tests.fixtures.images import draw, queue_images
 from tests.fixtures.users import create_user
 
 pytestmark = [pytest.mark.usefixtures("engine")]
 
 
 def run(image_id, slots: list[str], *, check_first: bool) -> str:
-    return pipeline.run_generation(
-        image_id=image_id,
-        generator=OfflineImageGenerator(),
-        storage=get_storage(),
-        notify=lambda _u, _i: None,
-        session_factory=session_scope,
-        timeout=5,
-        final_attempt=True,
-        before_start=lambda: slots.append("slot"),
-        check_first=check_first,
-    )
+    return draw(image_id, before_start=lambda: slots.append("slot"), check_first=check_first)
 
 
 @pytest.mark.parametrize("check_first", [True, False])
