@@ -126,3 +126,28 @@ def test_a_shared_collection_serves_its_pictures_and_only_its_own(client) -> Non
         collections.stop_sharing_collection(session=db, user_id=user_id, collection_id=album.id)
     stopped = client.get(f"/c/{token}/{inside}.png")
     assert stopped.status_code == 404 and "This link does not work" in stopped.text
+
+
+def test_a_shared_collections_page_shows_its_name_and_prompts_as_text(client) -> None:
+    from imagegen.services import collections
+
+    user_id, inside = made()  # the hostile prompt
+    name = '<img src=x onerror="alert(1)"> & co'
+    with session_scope() as db:
+        album = collections.create_collection(session=db, user_id=user_id, name=name)
+        collections.add_images(
+            session=db, user_id=user_id, collection_id=album.id, image_ids=[inside]
+        )
+        token = collections.share_collection(
+            session=db, user_id=user_id, collection_id=album.id
+        ).share_token
+    page = client.get(f"/c/{token}")
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-cache"
+    html = page.text
+    assert "<script>" not in html and "<img src=x" not in html  # text, never markup
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt; &amp; co" in html
+    assert "A fox &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+    app_url = get_settings().app_url
+    assert f'<meta property="og:url" content="{app_url}/c/{token}">' in html
+    assert f'<meta property="og:image" content="{app_url}/c/{token}/{inside}.png">' in html
+    assert f'<a class="cta" href="{app_url}/register">' in html  # the way to the app
