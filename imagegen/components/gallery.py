@@ -1,5 +1,7 @@
 """The prompt form and the gallery cards of the generate page."""
 
+import inspect
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -7,7 +9,7 @@ import reflex as rx
 from reflex.vars.function import ArgsFunctionOperation
 
 from imagegen import routes, styles
-from imagegen.cards import VARIATIONS
+from imagegen.cards import VARIATIONS, Card
 from imagegen.http import urls
 from imagegen.services.generation import MAX_COUNT, MAX_PROMPT, QUALITIES, SIZES, STYLES
 from imagegen.state.account import NOTICES_WATCH
@@ -874,8 +876,41 @@ def _masonry(children: rx.Component) -> rx.Component:
     )
 
 
+def _card_component(name: str, *, tiled: bool) -> Callable[..., rx.Component]:
+    """`image_card` as a React component of its own whose props are the card's fields (all
+    strings), wrapped in React's `memo`: when the feed changes, React re-renders only the
+    cards whose fields changed, not every card of the list (its menus, tooltips and styles).
+    """
+    # Props are named card_<field>: a prop named `id` or `style` would be taken for the
+    # component's own.
+    props = {field: f"card_{field}" for field in CARD_FIELDS}
+
+    def body(**values: rx.Var) -> rx.Component:
+        return image_card({field: values[prop] for field, prop in props.items()}, tiled=tiled)
+
+    # rx.memo reads the props from the signature: one keyword-only string prop per field.
+    body.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter(prop, inspect.Parameter.KEYWORD_ONLY, annotation=rx.Var[str])
+            for prop in props.values()
+        ],
+        return_annotation=rx.Component,
+    )
+    body.__annotations__ = dict.fromkeys(props.values(), rx.Var[str]) | {"return": rx.Component}
+    body.__name__ = body.__qualname__ = name
+    memo = rx.memo(body)
+    return lambda item: memo(**{prop: item[field] for field, prop in props.items()})
+
+
+# `key` (the gallery's order) is not shown, and React keeps that name for itself.
+CARD_FIELDS = tuple(field for field in Card.__annotations__ if field != "key")
+# A card in the justified rows, and a card filling its wrapper (an open collection's tile).
+card_tile = _card_component("card_tile", tiled=True)
+card_fill = _card_component("card_fill", tiled=False)
+
+
 def _grid(items: rx.Var) -> rx.Component:
-    return _masonry(rx.foreach(items, lambda item: rx.fragment(image_card(item), key=item["id"])))
+    return _masonry(rx.foreach(items, lambda item: rx.fragment(card_tile(item), key=item["id"])))
 
 
 def _feed_grid() -> rx.Component:
@@ -887,7 +922,7 @@ def _feed_grid() -> rx.Component:
         rx.foreach(
             UserFeed.items,
             lambda item: rx.fragment(
-                rx.cond(item["key"].to(str) >= GalleryState.floor, image_card(item)),
+                rx.cond(item["key"].to(str) >= GalleryState.floor, card_tile(item)),
                 key=item["id"],
             ),
         )
@@ -1178,7 +1213,7 @@ def collections_row() -> rx.Component:
 def _collection_card(item: rx.Var) -> rx.Component:
     """A card of the open collection, with a way to take it out (it stays in the gallery)."""
     return rx.box(
-        image_card(item, tiled=False),
+        card_fill(item),
         rx.icon_button(
             rx.icon("folder-minus", size=16),
             on_click=CollectionsState.remove_from_open_collection(item["id"]),
