@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
+import socketio
 from playwright.sync_api import sync_playwright
 from sqlalchemy import text
 
@@ -160,6 +161,21 @@ def job_done_to_visible(url: str, *, tabs: int = 3, jobs: int = 20) -> dict:
     return result
 
 
+async def _bare_connection(url: str) -> socketio.AsyncClient:
+    """A socket.io connection to the app's event endpoint that sends nothing (no hydrate, no
+    session): the transport's own memory, without any state."""
+    connection = socketio.AsyncClient(reconnection=False)
+    await connection.connect(
+        f"{url}?token={uuid.uuid4()}",
+        socketio_path="/_event",
+        namespaces=["/_event"],
+        transports=["websocket"],
+        headers={"Origin": url},
+        wait_timeout=30,
+    )
+    return connection
+
+
 async def _connect(url: str, cookie: str, feed: str) -> ReflexTab:
     tab = ReflexTab(url, cookie)
     await tab.open("/")
@@ -224,10 +240,16 @@ async def _tabs_and_submits(url: str, users: list[tuple[uuid.UUID, str]], rounds
     from imagegen.state.gallery import GalleryState
 
     feed, form = UserFeed.get_full_name(), GalleryState.get_full_name()
+    # What a connection costs before any state: as many bare socket.io connections (no
+    # hydrate, no user), kept open while the tabs connect.
+    rss_start = backend_rss(url)
+    bare = await asyncio.gather(*(_bare_connection(url) for _ in users))
+    await asyncio.sleep(3)
     rss_before = backend_rss(url)
     tabs = await asyncio.gather(*(_connect(url, cookie, feed) for _, cookie in users))
     await asyncio.sleep(3)
     rss_after = backend_rss(url)
+    await asyncio.gather(*(connection.disconnect() for connection in bare))
 
     burst = await _submits(tabs, feed, form, lambda _n: 0.0, rounds=1)
     await asyncio.sleep(5)  # let the workers drain the burst
@@ -241,6 +263,7 @@ async def _tabs_and_submits(url: str, users: list[tuple[uuid.UUID, str]], rounds
             "backend_rss_before_mb": round(rss_before / 2**20, 1),
             "backend_rss_after_mb": round(rss_after / 2**20, 1),
             "kb_per_tab": round((rss_after - rss_before) / len(tabs) / 1024, 1),
+            "kb_per_bare_connection": round((rss_before - rss_start) / len(bare) / 1024, 1),
         },
     }
 

@@ -183,6 +183,11 @@ def rows(results: dict) -> list[Row]:
             lambda r: _fmt(dig(r, "memory", "kb_per_tab"), " KB"),
             "≤ 200 KB",
         ),
+        (
+            "&nbsp;&nbsp;&nbsp;&nbsp;of which the server's own: a bare socket.io connection, no state",
+            lambda r: _fmt(dig(r, "memory", "kb_per_bare_connection"), " KB"),
+            "",
+        ),
         # -- other figures ----------------------------------------------------------
         (
             "job done → visible, 2 s polling, p50 / p95",
