@@ -1,4 +1,6 @@
-"""Database engine and the unit-of-work `session_scope()`: the caller owns the transaction."""
+"""Database engine, the unit-of-work `session_scope()` (the caller owns the transaction) and
+`read_scope()` for reads outside any transaction.
+"""
 
 import functools
 from collections.abc import Callable, Iterator
@@ -45,3 +47,20 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         callbacks = session.info.pop(_AFTER_COMMIT, [])
     for callback in callbacks:
         callback()
+
+
+@functools.lru_cache(maxsize=1)
+def _autocommit_engine() -> Engine:
+    """The same engine and pool, its connections in autocommit while checked out."""
+    return get_engine().execution_options(isolation_level="AUTOCOMMIT")
+
+
+@contextmanager
+def read_scope() -> Iterator[Session]:
+    """A session for reads that need no snapshot of their own (the relay's): no transaction,
+    so a read is one round trip to PostgreSQL instead of three (BEGIN, the query, ROLLBACK).
+    Each statement sees what was committed when it ran. Reads only: a write here would be
+    committed at once, statement by statement.
+    """
+    with Session(_autocommit_engine(), expire_on_commit=False) as session:
+        yield session
