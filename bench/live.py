@@ -176,8 +176,8 @@ async def _bare_connection(url: str) -> socketio.AsyncClient:
     return connection
 
 
-async def _connect(url: str, cookie: str, feed: str) -> ReflexTab:
-    tab = ReflexTab(url, cookie)
+async def _connect(url: str, cookie: str, feed: str, origin: str | None = None) -> ReflexTab:
+    tab = ReflexTab(url, cookie, origin=origin)
     await tab.open("/")
     await tab.wait_for(lambda: tab.get(feed, "loaded") is True)
     return tab

@@ -370,8 +370,11 @@ def main() -> None:
     results["signin_storm"] = signin_storm.run_app_and_storm(log_dir)
     from bench import burst, pipeline
 
-    print("100 users submitting at the same instant, 1 and 2 web processes …", flush=True)
-    results["burst"] = [burst.run(log_dir, web_workers) for web_workers in (1, 2)]
+    print(
+        "100 users submitting at the same instant, 1 and 2 web processes, nginx + 2 backends …",
+        flush=True,
+    )
+    results["burst"] = [burst.run(log_dir, web_workers) for web_workers in (1, 2, "deploy")]
     print("pipeline overhead: zero-cost and offline generators …", flush=True)
     results["pipeline"] = pipeline.run()
     from bench import push

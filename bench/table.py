@@ -96,8 +96,9 @@ def _storm(results: dict) -> str | None:
     )
 
 
-def _burst(web_workers: int) -> Callable[[dict], str | None]:
-    """bench/burst.py's run with that many web processes (a list, one entry per count)."""
+def _burst(web_workers: int | str) -> Callable[[dict], str | None]:
+    """bench/burst.py's run with that many web processes, or through the deploy topology
+    ("deploy") (a list, one entry per run)."""
 
     def read(results: dict) -> str | None:
         runs = results.get("burst")
@@ -147,6 +148,11 @@ def rows(results: dict) -> list[Row]:
             "p95 ≤ 250 ms",
         ),
         ("&nbsp;&nbsp;the same, 2 web processes", _burst(2), ""),
+        (
+            "&nbsp;&nbsp;the same, deploy topology: nginx + 2 backends (`deploy/nginx.conf`)",
+            _burst("deploy"),
+            "",
+        ),
         (
             "#18.2 events sent per submit from a real browser",
             lambda r: _fmt(_first(r, ("events_per_submit",), ("typing", "events_per_submit"))),

@@ -23,8 +23,13 @@ FIELD_SUFFIX = "_rx_state_"
 class ReflexTab:
     """One open tab of the app (no rendering)."""
 
-    def __init__(self, url: str, cookie: str | None, token: str | None = None) -> None:
+    def __init__(
+        self, url: str, cookie: str | None, token: str | None = None, origin: str | None = None
+    ) -> None:
         self.url, self.cookie = url, cookie
+        # The page's origin: the URL dialled unless the app is reached by another address
+        # (a proxy's port on 127.0.0.1 for a host name only a browser would resolve).
+        self.origin = origin or url
         # The tab's client token: the frontend makes a UUID; an attacker may send anything.
         self.token = token if token is not None else str(uuid.uuid4())
         self.state: dict[str, dict[str, Any]] = {}
@@ -46,7 +51,7 @@ class ReflexTab:
     async def open(self, path: str = "/") -> None:
         """Connect and hydrate the page (its on_load handlers run), like a page load."""
         router = {"pathname": path, "asPath": path}
-        headers = {"Origin": self.url}
+        headers = {"Origin": self.origin}
         if self.cookie:
             headers["Cookie"] = self.cookie
         await self._sio.connect(
