@@ -1,5 +1,5 @@
 """Database engine, the unit-of-work `session_scope()` (the caller owns the transaction) and
-`read_scope()` for reads outside any transaction.
+`statement_scope()` for statements outside any transaction.
 """
 
 import functools
@@ -56,11 +56,12 @@ def _autocommit_engine() -> Engine:
 
 
 @contextmanager
-def read_scope() -> Iterator[Session]:
-    """A session for reads that need no snapshot of their own (the relay's): no transaction,
-    so a read is one round trip to PostgreSQL instead of three (BEGIN, the query, ROLLBACK).
-    Each statement sees what was committed when it ran. Reads only: a write here would be
-    committed at once, statement by statement.
+def statement_scope() -> Iterator[Session]:
+    """A session outside any transaction (autocommit): each statement is its own, so one costs
+    one round trip to PostgreSQL instead of three (BEGIN, the statement, COMMIT or ROLLBACK).
+    For reads that need no snapshot of their own (the relay's) and for single statements that
+    are atomic by themselves (the worker's UPDATE … RETURNING moves); never for work of
+    several writes that must land together.
     """
     with Session(_autocommit_engine(), expire_on_commit=False) as session:
         yield session

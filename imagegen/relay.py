@@ -20,7 +20,7 @@ import redis.asyncio as aioredis
 import reflex as rx
 
 from imagegen.cards import Card, card, queue_labels
-from imagegen.db import read_scope
+from imagegen.db import statement_scope
 from imagegen.realtime import EVENTS_KEY, parse
 from imagegen.services import credits, feed
 from imagegen.settings import get_settings
@@ -84,7 +84,7 @@ def load_change(user_id: str, events: list[dict[str, str]]) -> Change | None:
             continue
     if not ids and not account:
         return None
-    with read_scope() as db:
+    with statement_scope() as db:
         found = feed.changes(
             session=db,
             user_id=uid,

@@ -1,5 +1,6 @@
 """The two ways to the database: `session_scope` (one transaction, committed at the end) and
-`read_scope` (no transaction: the relay's reads, one round trip each)."""
+`statement_scope` (no transaction: the relay's reads and the worker's one-statement moves, one
+round trip each)."""
 
 import time
 from datetime import datetime
@@ -8,7 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session
 
-from imagegen.db import read_scope, session_scope
+from imagegen.db import session_scope, statement_scope
 
 pytestmark = pytest.mark.usefixtures("engine")
 
@@ -27,14 +28,14 @@ def test_session_scope_is_one_transaction() -> None:
     assert first == second
 
 
-def test_read_scope_runs_each_statement_outside_any_transaction() -> None:
-    with read_scope() as db:
+def test_statement_scope_runs_each_statement_outside_any_transaction() -> None:
+    with statement_scope() as db:
         first, second = _two_clocks(db)
     assert second > first
 
 
-def test_read_scope_leaves_the_pooled_connection_transactional() -> None:
-    with read_scope() as db:
+def test_statement_scope_leaves_the_pooled_connection_transactional() -> None:
+    with statement_scope() as db:
         db.exec(text("select 1")).one()  # type: ignore[call-overload]
     # The same pool hands the connection back out: session_scope's transaction holds.
     with session_scope() as db:

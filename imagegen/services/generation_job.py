@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import redis
 
 from imagegen import logs
-from imagegen.db import session_scope
+from imagegen.db import session_scope, statement_scope
 from imagegen.providers.compose import Providers
 from imagegen.realtime import publish_account_changed, publish_image_changed
 from imagegen.redis_client import get_redis
@@ -179,6 +179,7 @@ def run(
             storage=providers.storage,
             notify=notify,
             session_factory=session_scope,
+            statement_factory=statement_scope,
             timeout=float(settings.generation_time_limit_seconds),
             final_attempt=job.final,
             before_start=slot.acquire,

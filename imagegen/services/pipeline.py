@@ -84,6 +84,7 @@ def run_generation(
     final_attempt: bool,
     before_start: Callable[[], None] | None = None,
     check_first: bool = True,
+    statement_factory: SessionFactory | None = None,
 ) -> str:
     """Run one attempt and return the outcome: skipped, completed, failed or discarded.
 
@@ -92,17 +93,23 @@ def run_generation(
     runs without that check (one transaction fewer), for callers whose `before_start` never
     waits (no provider budget): an image found finished is then skipped as usual.
 
+    `statement_factory` (default: `session_factory`) opens the sessions of the check and of
+    the two moves (each one UPDATE … RETURNING, atomic by itself): the worker passes
+    `db.statement_scope`, no transaction around them. Failing an image (status and refund
+    together) always goes through `session_factory`.
+
     Raises:
         ProviderUnavailable, StorageFailed: transient, and this is not the final attempt.
         ProviderBusy: from `before_start`, when no provider slot frees in time.
     """
+    one_statement = statement_factory or session_factory
     if before_start is not None:
         if check_first:
-            with session_factory() as db:
+            with one_statement() as db:
                 if not generation.is_unfinished(session=db, image_id=image_id):
                     return "skipped"
         before_start()
-    with session_factory() as db:
+    with one_statement() as db:
         image = generation.start_generation(session=db, image_id=image_id)
         if image is None:
             return "skipped"  # completed, cancelled, failed or deleted: nothing to do
@@ -140,7 +147,7 @@ def run_generation(
         fail(session_factory=session_factory, notify=notify, image_id=image_id, reason=str(exc))
         return "failed"
 
-    with session_factory() as db:
+    with one_statement() as db:
         done = generation.complete_generation(
             session=db,
             image_id=image_id,
