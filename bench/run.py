@@ -377,9 +377,11 @@ def main() -> None:
     results["burst"] = [burst.run(log_dir, web_workers) for web_workers in (1, 2, "deploy")]
     print("pipeline overhead: zero-cost and offline generators …", flush=True)
     results["pipeline"] = pipeline.run()
-    from bench import push
+    from bench import push, transport
 
     results.update(push.run(log_dir, os.environ["REDIS_URL"]))
+    print("a bare websocket connection, granian and uvicorn …", flush=True)
+    results["transport"] = transport.run()
     # A busy machine (other jobs on its 2 cores) moves the latency figures: say how busy.
     results["load_average"] = f"{load_at_start:.1f} / {os.getloadavg()[0]:.1f}"
 
@@ -421,6 +423,13 @@ def main() -> None:
         (
             "  a bare socket.io connection, no state (KB)",
             results["memory"].get("kb_per_bare_connection"),
+            "",
+        ),
+        (
+            "  a bare websocket, echo app: granian / uvicorn (KB)",
+            "{granian_kb_per_connection} / {uvicorn_kb_per_connection}".format(
+                **results["transport"]
+            ),
             "",
         ),
         *((name, value, "") for name, value in signin_storm.table(results["signin_storm"])),

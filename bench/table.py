@@ -194,6 +194,15 @@ def rows(results: dict) -> list[Row]:
             lambda r: _fmt(dig(r, "memory", "kb_per_bare_connection"), " KB"),
             "",
         ),
+        (
+            "&nbsp;&nbsp;&nbsp;&nbsp;a bare websocket to an echo app (`bench/transport.py`): granian, what runs here / uvicorn",
+            lambda r: (
+                _fmt(dig(r, "transport", "granian_kb_per_connection"))
+                and f"{r['transport']['granian_kb_per_connection']} / "
+                f"{r['transport']['uvicorn_kb_per_connection']} KB"
+            ),
+            "",
+        ),
         # -- other figures ----------------------------------------------------------
         (
             "job done → visible, 2 s polling, p50 / p95",
@@ -240,6 +249,7 @@ KNOWN = {
     "submit_to_queued_burst",
     "burst",
     "memory",
+    "transport",
     "signin_storm",
     "push_stages",
     "idle_cost",
