@@ -186,6 +186,7 @@ def table(results: list[dict]) -> list[tuple[str, str, str]]:
 
 def main() -> None:
     sys.path.insert(0, str(ROOT))
+    from bench import results as bench_results
     from bench import run as bench_run  # sets the bench environment (database, Redis db)
 
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 3
@@ -199,11 +200,7 @@ def main() -> None:
     for name, value, target in table(results):
         print(f"{name:<60}{value:>16}  {target}")
     print(json.dumps(results, indent=2))
-    path = ROOT / "bench" / "results.json"
-    merged = json.loads(path.read_text()) if path.exists() else {}
-    merged["burst"] = results
-    path.write_text(json.dumps(merged, indent=2))
-    print("\nmerged into bench/results.json")
+    bench_results.merge({"burst": results})
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ bench/results.json; `bench/run.py` runs it on the live-push app it already start
 as results["typing"] (the README table's #18.2).
 """
 
-import json
 import statistics
 import tempfile
 import uuid
@@ -87,6 +86,7 @@ def table(result: dict) -> list[tuple[str, object, str]]:
 
 if __name__ == "__main__":
     from bench import live
+    from bench import results as bench_results
     from bench import run as bench_run
 
     bench_run.fresh_database()
@@ -96,8 +96,4 @@ if __name__ == "__main__":
     for row_name, row_value, target in table(outcome):
         print(f"{row_name:<46}{row_value!s:>16}  {target}")
     print("events:", outcome["event_names"])
-    path = bench_run.ROOT / "bench" / "results.json"
-    results = json.loads(path.read_text()) if path.exists() else {}
-    results["typing"] = outcome
-    path.write_text(json.dumps(results, indent=2))
-    print("merged into bench/results.json")
+    bench_results.merge({"typing": outcome})

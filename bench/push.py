@@ -362,22 +362,25 @@ def main() -> None:
     import tempfile
 
     sys.path.insert(0, str(ROOT))
+    from bench import results as bench_results
     from bench import run as bench_run  # sets the bench environment (database, Redis db)
 
     bench_run.fresh_database()
     load_at_start = os.getloadavg()[0]
     log_dir = Path(tempfile.mkdtemp(prefix="imagegen-bench-logs-"))
     figures = run(log_dir, os.environ["REDIS_URL"])
-    path = bench_run.ROOT / "bench" / "results.json"
-    results = json.loads(path.read_text()) if path.exists() else {}
-    results.update(figures)
-    results["push_when"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    results.setdefault("when", results["push_when"])
-    results.setdefault("machine", bench_run.machine())
-    results["load_average"] = f"{load_at_start:.1f} / {os.getloadavg()[0]:.1f}"
-    path.write_text(json.dumps(results, indent=2))
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    earlier = bench_results.load()
     print(json.dumps(figures, indent=2))
-    print("\nmerged into bench/results.json")
+    bench_results.merge(
+        {
+            **figures,
+            "push_when": when,
+            "when": earlier.get("when", when),
+            "machine": earlier.get("machine", bench_run.machine()),
+            "load_average": f"{load_at_start:.1f} / {os.getloadavg()[0]:.1f}",
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ import psycopg  # noqa: E402
 import redis  # noqa: E402
 from sqlalchemy import text, update  # noqa: E402
 
+from bench import results as bench_results  # noqa: E402
 from imagegen.cards import card  # noqa: E402
 from imagegen.db import session_scope  # noqa: E402
 from imagegen.models import Image, User  # noqa: E402
@@ -326,11 +327,7 @@ def main() -> None:
         runs = run_fairness()
         for name, value, target in fairness_rows(runs):
             print(f"{name:<60}{value!s:>14}  {target}")
-        path = ROOT / "bench" / "results.json"
-        results = json.loads(path.read_text()) if path.exists() else {}
-        results["fairness"] = runs
-        path.write_text(json.dumps(results, indent=2))
-        print("\nwritten to bench/results.json")
+        bench_results.merge({"fairness": runs})
         return
     fresh_database()
     results: dict = {
@@ -388,7 +385,7 @@ def main() -> None:
     visible = results["done_to_visible"]
     missed = f"{visible['push']['missing']}, {visible['poll']['missing']}"
     # Written before the table is printed, so a table bug never loses a run's figures.
-    (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2))
+    bench_results.save(results)
     spread, at_once = results["submit_to_queued_spread"], results["submit_to_queued_burst"]
     print()
     print(f"{'benchmark':<46}{'result':>16}  target")

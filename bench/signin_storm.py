@@ -162,6 +162,7 @@ def table(result: dict) -> list[tuple[str, str]]:
 
 def main() -> None:
     sys.path.insert(0, str(ROOT))
+    from bench import results as bench_results
     from bench import run as bench_run  # sets the bench environment (database, Redis db)
 
     per_ip = int(sys.argv[sys.argv.index("--per-ip") + 1]) if "--per-ip" in sys.argv else 30
@@ -170,11 +171,7 @@ def main() -> None:
     for name, value in table(result):
         print(f"{name:<52}{value:>20}")
     print(json.dumps(result, indent=2))
-    path = ROOT / "bench" / "results.json"
-    results = json.loads(path.read_text()) if path.exists() else {}
-    results["signin_storm"] = result
-    path.write_text(json.dumps(results, indent=2))
-    print("\nmerged into bench/results.json")
+    bench_results.merge({"signin_storm": result})
 
 
 if __name__ == "__main__":

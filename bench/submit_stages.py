@@ -6,7 +6,6 @@ burst's web CPU per submit has beyond their sum is Reflex's own work (the event,
 delta, the socket). `python bench/submit_stages.py [N]` merges into bench/results.json.
 """
 
-import json
 import statistics
 import sys
 import time
@@ -92,6 +91,7 @@ def measure(submits: int = 200) -> dict[str, float]:
 
 def main() -> None:
     sys.path.insert(0, str(ROOT))
+    from bench import results as bench_results
     from bench import run as bench_run  # sets the bench environment (database, Redis db)
 
     submits = int(sys.argv[1]) if len(sys.argv) > 1 else 200
@@ -99,11 +99,7 @@ def main() -> None:
     result = measure(submits)
     for stage, ms in result.items():
         print(f"{stage:<44}{ms:>10} ms")
-    path = ROOT / "bench" / "results.json"
-    merged = json.loads(path.read_text()) if path.exists() else {}
-    merged["submit_stages_ms"] = result
-    path.write_text(json.dumps(merged, indent=2))
-    print("\nmerged into bench/results.json")
+    bench_results.merge({"submit_stages_ms": result})
 
 
 if __name__ == "__main__":

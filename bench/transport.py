@@ -85,13 +85,12 @@ def run() -> dict[str, float]:
 
 
 def main() -> None:
+    sys.path.insert(0, str(ROOT))
+    from bench import results
+
     figures = run()
     print(json.dumps(figures, indent=2))
-    path = ROOT / "bench" / "results.json"
-    results = json.loads(path.read_text()) if path.exists() else {}
-    results["transport"] = figures
-    path.write_text(json.dumps(results, indent=2))
-    print("\nmerged into bench/results.json")
+    results.merge({"transport": figures})
 
 
 if __name__ == "__main__":
