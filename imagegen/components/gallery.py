@@ -876,6 +876,10 @@ def _masonry(children: rx.Component) -> rx.Component:
     )
 
 
+# `key` (the gallery's order) is not shown, and React keeps that name for itself.
+CARD_FIELDS = tuple(field for field in Card.__annotations__ if field != "key")
+
+
 def _card_component(name: str, *, tiled: bool) -> Callable[..., rx.Component]:
     """`image_card` as a React component of its own whose props are the card's fields (all
     strings), wrapped in React's `memo`: when the feed changes, React re-renders only the
@@ -902,8 +906,6 @@ def _card_component(name: str, *, tiled: bool) -> Callable[..., rx.Component]:
     return lambda item: memo(**{prop: item[field] for field, prop in props.items()})
 
 
-# `key` (the gallery's order) is not shown, and React keeps that name for itself.
-CARD_FIELDS = tuple(field for field in Card.__annotations__ if field != "key")
 # A card in the justified rows, and a card filling its wrapper (an open collection's tile).
 card_tile = _card_component("card_tile", tiled=True)
 card_fill = _card_component("card_fill", tiled=False)
